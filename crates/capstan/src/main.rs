@@ -1,0 +1,29 @@
+//! The `capstan` binary: one executable whose subcommands start each role (API server,
+//! controller, repo server, embedded Kubernetes API server) and run the client commands.
+//!
+//! This is the only place where `anyhow` is used; every library crate returns typed errors.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "capstan", version, about = "GitOps continuous delivery for Kubernetes, compatible with Argo CD's declarative API")]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cmd::init_tracing();
+    match cmd::run(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
