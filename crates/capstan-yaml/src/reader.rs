@@ -172,9 +172,9 @@ impl Builder {
                         Value::Null => "null".to_string(),
                         Value::Bool(b) => b.to_string(),
                         Value::Number(n) => n.to_string(),
-                        Value::Array(_) | Value::Object(_) => {
-                            return Err(error(span, "a map key must be a scalar"));
-                        }
+                        // A complex key (`{{.Name}}: x` is a map used as a key) cannot be a JSON key;
+                        // it is kept as its JSON text so the field can be reported by whoever reads it.
+                        complex @ (Value::Array(_) | Value::Object(_)) => complex.to_string(),
                     };
                     let start = Position::from_marker(&span.start);
                     let is_merge = key == "<<" && is_merge_key;
@@ -362,19 +362,6 @@ pub fn parse_stream_with_limits(text: &str, limits: Limits) -> Result<Vec<Docume
                         format!("nesting deeper than {}", builder.limits.max_depth),
                     ));
                 }
-                if matches!(
-                    builder.stack.last(),
-                    Some((
-                        Frame::Map {
-                            pending_key: None,
-                            ..
-                        },
-                        _,
-                        _
-                    ))
-                ) {
-                    return Err(error(&span, "a map key must be a scalar"));
-                }
                 let path = builder.current_path();
                 builder
                     .values
@@ -497,6 +484,15 @@ mod tests {
         let err = parse_stream("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.position, Position::new(2, 1));
         assert!(err.message.contains("duplicate key"), "{err}");
+    }
+
+    #[test]
+    fn template_placeholders_become_values() {
+        let docs = parse_stream("metadata:\n  name: {{.Name}}\n").unwrap();
+        assert_eq!(
+            docs[0].value["metadata"]["name"],
+            json!({"{\".Name\":null}": null})
+        );
     }
 
     #[test]
