@@ -1,0 +1,14 @@
+//! One module per kind with a built-in health check.
+
+pub(crate) mod apiservice;
+pub(crate) mod daemonset;
+pub(crate) mod deployment;
+pub(crate) mod hpa;
+pub(crate) mod ingress;
+pub(crate) mod job;
+pub(crate) mod pod;
+pub(crate) mod pvc;
+pub(crate) mod replicaset;
+pub(crate) mod service;
+pub(crate) mod statefulset;
+pub(crate) mod workflow;
