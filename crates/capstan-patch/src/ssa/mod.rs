@@ -1,0 +1,1 @@
+//! Server-side apply (placeholder while the implementation lands).
