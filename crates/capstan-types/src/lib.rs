@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod application;
 pub mod applicationset;
 pub mod decode;
+pub mod duration;
 pub mod enums;
 pub mod meta;
 pub mod project;
