@@ -4,12 +4,19 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+pub mod apiserver;
+
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run the embedded Kubernetes-compatible API server.
+    Apiserver(apiserver::Args),
+}
 
 /// Runs one subcommand and returns the process exit code.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Apiserver(args) => apiserver::run(args),
+    }
 }
 
 /// Logs go to stderr; `RUST_LOG` (or `CAPSTAN_LOG`) selects the level.

@@ -1,0 +1,232 @@
+//! Object handlers: list, get, create, update, patch, delete on items and collections.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::body::{decode_object, decode_patch, parse_json};
+use super::{AppState, Query, ResourceReq, json_response, table, watch};
+use crate::error::{ApiError, ApiResult};
+use crate::ops::{
+    Cluster, DeleteOptions, FieldValidation, Outcome, Sub, WriteOpts, parse_propagation, present,
+    scale_of,
+};
+use crate::registry::ResourceType;
+use crate::selectors::{FieldSelector, LabelSelector};
+
+pub async fn handle(
+    st: &AppState,
+    req: ResourceReq,
+    method: Method,
+    q: &Query,
+    headers: &HeaderMap,
+    accept: &str,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let cluster = st.cluster.clone();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let ResourceReq { rt, ns, name, sub } = req;
+    let sub = match sub.as_deref() {
+        None => Sub::Main,
+        Some("status") if rt.status => Sub::Status,
+        Some("scale") if rt.scale.is_some() => Sub::Scale,
+        Some("finalize") if rt.store_key() == crate::ops::NS_KEY => Sub::Main,
+        Some(_) => return Err(ApiError::path_not_found()),
+    };
+    let ns_s = ns.clone().unwrap_or_default();
+    if rt.namespaced && ns.is_none() && !matches!(method, Method::GET) {
+        return Err(ApiError::method_not_allowed());
+    }
+    match (method, name) {
+        (Method::GET, None) => {
+            if q.flag("watch") {
+                return watch::watch(st, rt, ns, q, accept).await;
+            }
+            list(&cluster, &rt, ns.as_deref(), q, accept)
+        }
+        (Method::POST, None) => {
+            let opts = write_opts(q, &ua)?;
+            let obj = decode_object(&ct, &body)?;
+            let out = blocking(move || cluster.create(&rt, &ns_s, obj, &opts)).await?;
+            Ok(write_response(StatusCode::CREATED, &out))
+        }
+        (Method::DELETE, None) => {
+            let opts = delete_opts(q, &body)?;
+            let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
+            let fields = FieldSelector::parse(
+                q.get("fieldSelector").unwrap_or(""),
+                &rt.kind,
+                rt.custom.is_some(),
+            )?;
+            let items = blocking(move || {
+                cluster.delete_collection(&rt, ns.as_deref(), &labels, &fields, &opts)
+            })
+            .await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"deleted": items.len()}}),
+            ))
+        }
+        (Method::GET, Some(name)) => {
+            let obj = cluster.get(&rt, &ns_s, &name)?;
+            if sub == Sub::Scale {
+                return Ok(json_response(StatusCode::OK, &scale_of(&rt, &obj)?));
+            }
+            if table::wants_table(accept) {
+                let rv = crate::meta::resource_version(&obj).to_string();
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(&rt, &[obj], &rv),
+                ));
+            }
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        (Method::PUT, Some(name)) => {
+            let opts = write_opts(q, &ua)?;
+            let obj = decode_object(&ct, &body)?;
+            let out = blocking(move || cluster.update(&rt, &ns_s, &name, obj, &opts, sub)).await?;
+            Ok(write_response(StatusCode::OK, &out))
+        }
+        (Method::PATCH, Some(name)) => {
+            let opts = write_opts(q, &ua)?;
+            let (pt, patch) = decode_patch(&ct, &body, q.flag("force"))?;
+            let out =
+                blocking(move || cluster.patch(&rt, &ns_s, &name, pt, patch, &opts, sub)).await?;
+            let code = if out.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(write_response(code, &out))
+        }
+        (Method::DELETE, Some(name)) => {
+            let opts = delete_opts(q, &body)?;
+            let obj = blocking(move || cluster.delete(&rt, &ns_s, &name, &opts)).await?;
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
+}
+
+fn write_response(code: StatusCode, out: &Outcome) -> Response {
+    let mut r = json_response(code, &out.object);
+    for w in &out.warnings {
+        if let Ok(h) = HeaderValue::from_str(&format!("299 - \"{}\"", w.replace('"', "'"))) {
+            r.headers_mut().append(header::WARNING, h);
+        }
+    }
+    r
+}
+
+fn dry_run(q: &Query) -> ApiResult<bool> {
+    match q.get("dryRun") {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::new(
+            422,
+            "Invalid",
+            format!("Invalid value: \"{other}\": supported values: \"All\""),
+        )),
+    }
+}
+
+fn write_opts(q: &Query, ua: &str) -> ApiResult<WriteOpts> {
+    let validation = match q.get("fieldValidation") {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Strict") => FieldValidation::Strict,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {other}"
+            )));
+        }
+    };
+    let field_manager = q
+        .get("fieldManager")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            let prefix = ua.split('/').next().unwrap_or("").trim();
+            (!prefix.is_empty()).then(|| prefix.to_string())
+        });
+    if let Some(m) = &field_manager
+        && m.len() > 128
+    {
+        return Err(ApiError::bad_request(
+            "fieldManager: Too long: may not be more than 128 bytes",
+        ));
+    }
+    Ok(WriteOpts {
+        dry_run: dry_run(q)?,
+        field_manager,
+        validation,
+    })
+}
+
+fn delete_opts(q: &Query, body: &Bytes) -> ApiResult<DeleteOptions> {
+    let mut opts = if body.is_empty() {
+        DeleteOptions::default()
+    } else {
+        DeleteOptions::from_body(&parse_json(body)?)?
+    };
+    if let Some(p) = q.get("propagationPolicy") {
+        opts.propagation = Some(parse_propagation(p)?);
+    }
+    if dry_run(q)? {
+        opts.dry_run = true;
+    }
+    Ok(opts)
+}
+
+fn list(
+    cluster: &Arc<Cluster>,
+    rt: &Arc<ResourceType>,
+    ns: Option<&str>,
+    q: &Query,
+    accept: &str,
+) -> ApiResult<Response> {
+    let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
+    let fields = FieldSelector::parse(
+        q.get("fieldSelector").unwrap_or(""),
+        &rt.kind,
+        rt.custom.is_some(),
+    )?;
+    let (objs, rv) = cluster.store.list(&rt.store_key(), ns);
+    let items: Vec<Value> = objs
+        .iter()
+        .filter(|o| labels.matches(o) && fields.matches(o))
+        .map(|o| present(rt, o))
+        .collect();
+    let rv = rv.to_string();
+    if table::wants_table(accept) {
+        return Ok(json_response(
+            StatusCode::OK,
+            &table::table(rt, &items, &rv),
+        ));
+    }
+    let list_kind = format!("{}List", rt.kind);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"kind": list_kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": rv}, "items": items}),
+    ))
+}

@@ -1,0 +1,223 @@
+//! `capstan apiserver`: an embedded, durable, Kubernetes-compatible API server.
+//!
+//! Real clients (kubectl, client-go / Python `kubernetes`, kube-rs) talk to it unchanged. Objects
+//! live in a redb file (durable on acknowledgement), served from an in-memory index; a built-in
+//! garbage collector and workload simulation stand in for the controller-manager and kubelets.
+//! See README.md for what is simulated and how to make a workload fail on purpose.
+
+pub mod defaults;
+pub mod error;
+pub mod gc;
+pub mod http;
+pub mod kubeconfig;
+pub mod meta;
+pub mod ops;
+pub mod patching;
+pub mod registry;
+pub mod selectors;
+pub mod simulate;
+pub mod store;
+pub mod validation;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+pub use simulate::SimConfig;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Directory for the store and the generated kubeconfig.
+    pub data_dir: PathBuf,
+    /// Workload simulation settings.
+    pub simulation: SimConfig,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            data_dir: data_dir.into(),
+            simulation: SimConfig::default(),
+        }
+    }
+}
+
+/// Failures starting or running the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store in {path}: {source}")]
+    Store {
+        path: PathBuf,
+        source: store::StoreError,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot write kubeconfig {path}: {source}")]
+    Kubeconfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot seed the store: {0}")]
+    Seed(error::ApiError),
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A running server. Dropping it does not stop it; call [`Running::stop`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub kubeconfig: PathBuf,
+    pub cluster: Arc<ops::Cluster>,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop serving and every background task.
+    pub async fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.server.abort();
+        let _ = self.server.await;
+    }
+
+    /// Wait until the HTTP server ends (it only ends on an I/O error).
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.server.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ServeError::Serve(e)),
+            Err(e) => Err(ServeError::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// Open the store, listen, write the kubeconfig and start serving in the background.
+pub async fn start(config: Config) -> Result<Running, ServeError> {
+    let dir = config.data_dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|source| ServeError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let store_dir = dir.clone();
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&store_dir))
+        .await
+        .map_err(|e| ServeError::Serve(std::io::Error::other(e.to_string())))?
+        .map_err(|source| ServeError::Store {
+            path: dir.clone(),
+            source,
+        })?;
+    let cluster = Arc::new(ops::Cluster::new(Arc::new(store)));
+    {
+        let c = cluster.clone();
+        let sim = config.simulation.clone();
+        tokio::task::spawn_blocking(move || seed(&c, &sim))
+            .await
+            .map_err(|e| ServeError::Serve(std::io::Error::other(e.to_string())))?
+            .map_err(ServeError::Seed)?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let kubeconfig = dir.join("kubeconfig");
+    kubeconfig::write(&kubeconfig, &format!("http://{addr}")).map_err(|source| {
+        ServeError::Kubeconfig {
+            path: kubeconfig.clone(),
+            source,
+        }
+    })?;
+    let state = http::AppState {
+        cluster: cluster.clone(),
+        server_address: addr.to_string(),
+    };
+    let app = http::router(state);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut tasks = vec![tokio::spawn(gc::run(cluster.clone()))];
+    if config.simulation.enabled {
+        tasks.push(tokio::spawn(simulate::run(
+            cluster.clone(),
+            config.simulation.clone(),
+        )));
+    }
+    tracing::info!(%addr, data_dir = %dir.display(), objects = cluster.store.object_count(), "capstan apiserver listening");
+    Ok(Running {
+        addr,
+        kubeconfig,
+        cluster,
+        tasks,
+        server,
+    })
+}
+
+/// Run until `shutdown` completes.
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    let running = start(config).await?;
+    shutdown.await;
+    running.stop().await;
+    Ok(())
+}
+
+/// The namespaces every cluster starts with, and the simulated nodes.
+fn seed(cluster: &ops::Cluster, sim: &SimConfig) -> Result<(), error::ApiError> {
+    let reg = &cluster.registry;
+    let ns_rt = reg
+        .lookup("", "v1", "namespaces")
+        .ok_or_else(|| error::ApiError::internal("namespaces not registered"))?;
+    let opts = ops::WriteOpts {
+        field_manager: Some("capstan-apiserver".into()),
+        ..Default::default()
+    };
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        if cluster
+            .store
+            .get(&ops::Cluster::key(&ns_rt, "", ns))
+            .is_none()
+        {
+            cluster.create(&ns_rt, "", json!({"metadata": {"name": ns}}), &opts)?;
+        }
+    }
+    if sim.enabled {
+        let node_rt = reg
+            .lookup("", "v1", "nodes")
+            .ok_or_else(|| error::ApiError::internal("nodes not registered"))?;
+        for i in 0..sim.nodes {
+            let name = simulate::node_name(i);
+            if cluster
+                .store
+                .get(&ops::Cluster::key(&node_rt, "", &name))
+                .is_none()
+            {
+                cluster.create(&node_rt, "", simulate::node_object(&name), &opts)?;
+            }
+        }
+    }
+    Ok(())
+}
