@@ -29,7 +29,7 @@ fn deployment(replicas: i64, env: Value) -> Value {
             "selector": {"matchLabels": {"app": "web"}},
             "template": {
                 "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "env": env,
+                "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "env": env, "resources": {},
                                           "ports": [{"containerPort": 80, "name": "http"}]}]}
             }
         }
@@ -77,7 +77,8 @@ fn create_by_apply_records_kubernetes_fields_v1() {
                             "f:image": {},
                             "f:name": {},
                             "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
-                                ".": {}, "f:containerPort": {}, "f:name": {}}}
+                                ".": {}, "f:containerPort": {}, "f:name": {}}},
+                            "f:resources": {}
                         }}}
                     }
                 }
@@ -285,7 +286,6 @@ fn update_on_create_records_dot_markers_like_the_api_server() {
         json!({"kubectl.kubernetes.io/last-applied-configuration": "{}"});
     obj["spec"]["strategy"] =
         json!({"type":"RollingUpdate","rollingUpdate":{"maxSurge":"25%","maxUnavailable":"25%"}});
-    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({});
     obj["spec"]["template"]["spec"]["containers"][0]
         .as_object_mut()
         .expect("container")
