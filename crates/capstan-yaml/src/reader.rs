@@ -267,6 +267,24 @@ impl Builder {
     }
 }
 
+/// The parser's terse messages, said in words a manifest author can act on.
+fn explain(info: &str) -> String {
+    let hint = match info {
+        "simple key expect ':'" => {
+            "expected ':' after a key; check the indentation of this line and the ones above it \
+             (a block scalar's content must be indented more than its key)"
+        }
+        "simple key expected" => "expected a key here; check the indentation",
+        "invalid indentation" => "invalid indentation",
+        "unexpected eof" => {
+            "the document ends in the middle of a value (an unclosed quote or bracket?)"
+        }
+        "misplaced bracket" => "a bracket is out of place",
+        _ => return info.to_string(),
+    };
+    format!("{hint} ({info})")
+}
+
 /// Parses a YAML (or JSON) stream into its non-empty documents, with the default [`Limits`].
 pub fn parse_stream(text: &str) -> Result<Vec<Document>, YamlError> {
     parse_stream_with_limits(text, Limits::default())
@@ -284,7 +302,7 @@ pub fn parse_stream_with_limits(text: &str, limits: Limits) -> Result<Vec<Docume
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| YamlError {
             position: Position::from_marker(e.marker()),
-            message: e.info().to_string(),
+            message: explain(e.info()),
         })?;
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}

@@ -5,17 +5,21 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 pub mod apiserver;
+pub mod lint;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the embedded Kubernetes-compatible API server.
     Apiserver(apiserver::Args),
+    /// Check Argo CD objects in YAML/JSON files offline (exit 0 valid, 1 problems, 2 error).
+    Lint(lint::Args),
 }
 
 /// Runs one subcommand and returns the process exit code.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Apiserver(args) => apiserver::run(args),
+        Command::Lint(args) => lint::run(args),
     }
 }
 
