@@ -261,6 +261,11 @@ impl Store {
         }
     }
 
+    /// Every future change (for in-process controllers).
+    pub fn subscribe_all(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
     /// Run `f` as one durable write transaction.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
     where

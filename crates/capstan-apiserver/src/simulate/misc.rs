@@ -1,0 +1,121 @@
+//! PersistentVolumeClaims bind; LoadBalancer Services and Ingresses get an address.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{Requeue, Sim, event};
+use crate::error::ApiResult;
+use crate::meta;
+use crate::registry::ResourceType;
+use crate::store::ObjKey;
+
+pub fn pvc(sim: &Sim, rt: &ResourceType, c: &Value) -> ApiResult<Requeue> {
+    if c.pointer("/status/phase").and_then(Value::as_str) == Some("Bound") {
+        return Ok(None);
+    }
+    let key = ObjKey::new("/persistentvolumeclaims", meta::namespace(c), meta::name(c));
+    let seen = sim
+        .pod_seen
+        .lock()
+        .ok()
+        .map(|mut s| *s.entry(key.clone()).or_insert_with(Instant::now))
+        .unwrap_or_else(Instant::now);
+    let delay = sim.config.ready_delay;
+    if seen.elapsed() < delay {
+        return Ok(Some(
+            delay
+                .saturating_sub(seen.elapsed())
+                .max(Duration::from_millis(10)),
+        ));
+    }
+    if let Ok(mut s) = sim.pod_seen.lock() {
+        s.remove(&key);
+    }
+    let volume = format!("pvc-{}", meta::uid(c));
+    let storage = c
+        .pointer("/spec/resources/requests/storage")
+        .cloned()
+        .unwrap_or(json!("1Gi"));
+    let modes = c
+        .pointer("/spec/accessModes")
+        .cloned()
+        .unwrap_or(json!(["ReadWriteOnce"]));
+    sim.cluster.mutate(
+        rt,
+        meta::namespace(c),
+        meta::name(c),
+        crate::ops::Sub::Main,
+        super::MANAGER,
+        |v| {
+            if v.pointer("/spec/volumeName").is_none() {
+                v["spec"]["volumeName"] = json!(volume);
+            }
+        },
+    )?;
+    if let Some(fresh) = sim.cluster.store.get(&key) {
+        sim.set_status(
+            rt,
+            &fresh,
+            json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": storage}}),
+        )?;
+    }
+    event(
+        sim,
+        c,
+        "PersistentVolumeClaim",
+        "Normal",
+        "ProvisioningSucceeded",
+        &format!("Successfully provisioned volume {volume} (simulated)"),
+        "persistentvolume-controller",
+    );
+    Ok(None)
+}
+
+fn address(o: &Value) -> String {
+    let h = super::short_hash(&json!(meta::uid(o)));
+    let b = h.as_bytes();
+    format!("172.18.255.{}", (b[0] % 200) + 10)
+}
+
+pub fn service(sim: &Sim, rt: &ResourceType, s: &Value) -> ApiResult<Requeue> {
+    let is_lb = s.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
+    let has = s
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if is_lb && !has {
+        sim.set_status(
+            rt,
+            s,
+            json!({"loadBalancer": {"ingress": [{"ip": address(s), "ipMode": "VIP"}]}}),
+        )?;
+        event(
+            sim,
+            s,
+            "Service",
+            "Normal",
+            "EnsuredLoadBalancer",
+            "Ensured load balancer (simulated)",
+            "service-controller",
+        );
+    } else if !is_lb && has {
+        sim.set_status(rt, s, json!({"loadBalancer": {}}))?;
+    }
+    Ok(None)
+}
+
+pub fn ingress(sim: &Sim, rt: &ResourceType, i: &Value) -> ApiResult<Requeue> {
+    let has = i
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if !has {
+        sim.set_status(
+            rt,
+            i,
+            json!({"loadBalancer": {"ingress": [{"ip": address(i)}]}}),
+        )?;
+    }
+    Ok(None)
+}
