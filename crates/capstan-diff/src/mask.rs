@@ -18,6 +18,27 @@ fn is_secret(obj: Option<&Value>) -> bool {
     obj.is_some_and(|o| group_kind(o) == ("", "Secret"))
 }
 
+fn last_applied(obj: Option<&Value>) -> Option<Value> {
+    obj?.pointer("/metadata/annotations")?
+        .get(LAST_APPLIED_CONFIGURATION)?
+        .as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+}
+
+/// Writes the masked last-applied-configuration back. An annotation that could not be parsed is replaced
+/// by the mask (its content might hold secret values).
+fn put_last_applied(obj: Option<&mut Value>, masked: Option<Value>) {
+    let Some(Value::Object(annotations)) = obj.and_then(|o| o.pointer_mut("/metadata/annotations"))
+    else {
+        return;
+    };
+    if !annotations.contains_key(LAST_APPLIED_CONFIGURATION) {
+        return;
+    }
+    let text = masked.map_or_else(|| REPLACEMENT.to_string(), |v| v.to_string());
+    annotations.insert(LAST_APPLIED_CONFIGURATION.to_string(), Value::String(text));
+}
+
 /// Masked copies of a desired and a live Secret (other kinds are returned unchanged).
 pub fn hide_secret_data(
     target: Option<&Value>,
@@ -28,17 +49,18 @@ pub fn hide_secret_data(
     }
     let mut target = target.cloned();
     let mut live = live.cloned();
-    let mut last_applied: Option<Value> = live
-        .as_ref()
-        .and_then(|l| l.pointer("/metadata/annotations"))
-        .and_then(|a| a.get(LAST_APPLIED_CONFIGURATION))
-        .and_then(Value::as_str)
-        .and_then(|s| serde_json::from_str(s).ok());
+    let mut live_applied = last_applied(live.as_ref());
+    let mut target_applied = last_applied(target.as_ref());
 
     let mut keys = BTreeSet::new();
-    for obj in [target.as_mut(), live.as_mut(), last_applied.as_mut()]
-        .into_iter()
-        .flatten()
+    for obj in [
+        target.as_mut(),
+        live.as_mut(),
+        live_applied.as_mut(),
+        target_applied.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
     {
         normalize_secret(obj);
         if let Some(Value::Object(data)) = obj.get("data") {
@@ -48,9 +70,14 @@ pub fn hide_secret_data(
     for key in &keys {
         let mut next = REPLACEMENT.to_string();
         let mut masks: BTreeMap<String, String> = BTreeMap::new();
-        for obj in [target.as_mut(), live.as_mut(), last_applied.as_mut()]
-            .into_iter()
-            .flatten()
+        for obj in [
+            target.as_mut(),
+            live.as_mut(),
+            live_applied.as_mut(),
+            target_applied.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
         {
             let Some(Value::Object(data)) = obj.get_mut("data") else {
                 continue;
@@ -71,13 +98,7 @@ pub fn hide_secret_data(
             *value = Value::String(mask.clone());
         }
     }
-    if let (Some(live), Some(last_applied)) = (live.as_mut(), last_applied)
-        && let Some(Value::Object(annotations)) = live.pointer_mut("/metadata/annotations")
-    {
-        annotations.insert(
-            LAST_APPLIED_CONFIGURATION.to_string(),
-            Value::String(last_applied.to_string()),
-        );
-    }
+    put_last_applied(live.as_mut(), live_applied);
+    put_last_applied(target.as_mut(), target_applied);
     (target, live)
 }
