@@ -9,11 +9,13 @@
 //!
 //! This crate is pure: it reads strings, never files.
 
+mod emit;
 mod path;
 mod position;
 mod reader;
 mod scalar;
 
+pub use emit::{to_yaml_stream, to_yaml_string};
 pub use path::{FieldPath, PathSegment};
 pub use position::Position;
 pub use reader::{Document, Limits, parse_stream, parse_stream_with_limits};

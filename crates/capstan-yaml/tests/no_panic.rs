@@ -74,3 +74,34 @@ proptest! {
         check(&text);
     }
 }
+
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| Value::Number(n.into())),
+        "\\PC{0,12}".prop_map(Value::String),
+        "[a-z0-9 :#\\-\\n'\"{}\\[\\],|>&*!%@`~.]{0,16}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z0-9 ._/:#\\-]{0,10}", inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Whatever is written reads back as the same value.
+    #[test]
+    fn emit_then_parse_round_trips(value in arb_json()) {
+        let text = capstan_yaml::to_yaml_string(&value);
+        let docs = capstan_yaml::parse_stream(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let back = docs.into_iter().next().map(|d| d.value).unwrap_or(serde_json::Value::Null);
+        prop_assert_eq!(back, value, "{}", text);
+    }
+}
