@@ -213,8 +213,9 @@ fn conflicts_with_another_manager_unless_forced() {
         ]
     );
     assert!(
-        err.to_string()
-            .contains("conflict with \"kubectl-create\": .spec.replicas"),
+        err.to_string().starts_with(
+            "Apply failed with 2 conflicts: conflicts with \"kubectl-create\":\n- .spec.replicas\n"
+        ),
         "{err}"
     );
 
@@ -510,4 +511,54 @@ fn invalid_applied_configurations_are_rejected() {
         ssa::apply(None, &with_mf, &req("m", T0)),
         Err(ApplyError::Invalid(_))
     ));
+}
+
+#[test]
+fn an_object_without_managed_fields_is_adopted_before_the_first_apply() {
+    // No managedFields at all (e.g. written by a client that cleared them).
+    let live = deployment(2, json!([]));
+    let err = ssa::apply(Some(&live), &deployment(3, json!([])), &req("kubectl", T0)).unwrap_err();
+    assert_eq!(
+        err,
+        ApplyError::Conflicts(vec![FieldConflict {
+            manager: ssa::BEFORE_FIRST_APPLY.into(),
+            field: ".spec.replicas".into()
+        }])
+    );
+    let ok = ssa::apply(Some(&live), &deployment(2, json!([])), &req("kubectl", T0))
+        .expect("same values");
+    assert!(
+        ssa::managed_paths(&ok, ssa::BEFORE_FIRST_APPLY).contains(&".spec.replicas".to_string())
+    );
+    assert!(ssa::managed_paths(&ok, "kubectl").contains(&".spec.replicas".to_string()));
+}
+
+#[test]
+fn conflict_messages_use_kubernetes_wording() {
+    let one = vec![FieldConflict {
+        manager: "kubectl-client-side-apply".into(),
+        field: ".spec.replicas".into(),
+    }];
+    assert_eq!(
+        ssa::conflict_message(&one, Some("apps/v1")),
+        "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
+    );
+    assert_eq!(
+        ssa::conflict_cause_message(&one[0], "apps/v1"),
+        "conflict with \"kubectl-client-side-apply\" using apps/v1"
+    );
+    let two = vec![
+        FieldConflict {
+            manager: "m".into(),
+            field: ".a".into(),
+        },
+        FieldConflict {
+            manager: "m".into(),
+            field: ".b".into(),
+        },
+    ];
+    assert_eq!(
+        ssa::conflict_message(&two, Some("v1")),
+        "Apply failed with 2 conflicts: conflicts with \"m\" using v1:\n- .a\n- .b"
+    );
 }

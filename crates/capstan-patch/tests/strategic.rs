@@ -353,6 +353,8 @@ fn malformed_patches_are_errors_naming_the_field() {
         json!({"spec":{"$retainKeys":"x"}}),
         json!({"spec":{"template":{"spec":{"$setElementOrder/containers":"x"}}}}),
         json!({"metadata":{"$deleteFromPrimitiveList/finalizers":"x"}}),
+        json!({"spec":{"template":{"spec":{"containers":{"name":"a"}}}}}),
+        json!({"metadata":{"finalizers":"a"}}),
     ];
     for patch in cases {
         let err = apply_strategic_merge_patch(&doc, &patch, "apps/v1", "Deployment").unwrap_err();

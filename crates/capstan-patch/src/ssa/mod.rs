@@ -25,6 +25,10 @@ pub use skeleton::zero_object;
 use crate::schema;
 use managed::{APPLY, Entry, UPDATE, decode_entries, encode_entries};
 
+/// The manager that owns the fields of an object that had no managedFields when it was first
+/// applied to.
+pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
+
 /// Parameters of one server-side apply request.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyRequest<'a> {
@@ -62,16 +66,47 @@ pub enum ApplyError {
 }
 
 fn conflicts_message(conflicts: &[FieldConflict]) -> String {
+    conflict_message(conflicts, None)
+}
+
+/// The message of the 409 `Status` the API server returns for apply conflicts, in Kubernetes'
+/// wording (`Apply failed with 1 conflict: conflict with "m" using apps/v1: .spec.replicas`;
+/// several conflicts of one manager are listed one per line). `api_version` is the version the
+/// conflicting managers used (the request's in practice); without it "using ..." is omitted.
+pub fn conflict_message(conflicts: &[FieldConflict], api_version: Option<&str>) -> String {
     let n = conflicts.len();
+    let using = api_version
+        .map(|v| format!(" using {v}"))
+        .unwrap_or_default();
+    let mut managers: Vec<&str> = conflicts.iter().map(|c| c.manager.as_str()).collect();
+    managers.dedup();
+    let mut parts = Vec::new();
+    for m in managers {
+        let fields: Vec<&str> = conflicts
+            .iter()
+            .filter(|c| c.manager == m)
+            .map(|c| c.field.as_str())
+            .collect();
+        if let [one] = fields.as_slice() {
+            parts.push(format!("conflict with \"{m}\"{using}: {one}"));
+        } else {
+            let list: Vec<String> = fields.iter().map(|f| format!("- {f}")).collect();
+            parts.push(format!(
+                "conflicts with \"{m}\"{using}:\n{}",
+                list.join("\n")
+            ));
+        }
+    }
     let plural = if n == 1 { "" } else { "s" };
-    let parts: Vec<String> = conflicts
-        .iter()
-        .map(|c| format!("conflict with \"{}\": {}", c.manager, c.field))
-        .collect();
     format!(
         "Apply failed with {n} conflict{plural}: {}",
-        parts.join("; ")
+        parts.join("\n")
     )
+}
+
+/// The message of one `FieldManagerConflict` cause (`conflict with "m" using apps/v1`).
+pub fn conflict_cause_message(conflict: &FieldConflict, api_version: &str) -> String {
+    format!("conflict with \"{}\" using {api_version}", conflict.manager)
 }
 
 /// Server-side apply of `applied` (a partial object, the manager's complete intent) by
@@ -110,6 +145,25 @@ pub fn apply(
     let live = live.filter(|v| v.is_object());
     let old_entries = decode_entries(live);
     let live_clean = without_managed_fields(live.unwrap_or(&Value::Object(Map::new())));
+    // An existing object nobody owns (created before ownership was tracked, or whose
+    // managedFields were cleared) is first adopted by the synthetic "before-first-apply"
+    // manager, so applying a different value to an existing field is a conflict.
+    let mut entries = old_entries.clone();
+    if live.is_some() && old_entries.is_empty() {
+        let zero = skeleton::zero_object(req.api_version, req.kind);
+        let adopt = walk::compare(Some(&zero), Some(&live_clean), ty);
+        let set = owned_fields(&adopt.modified.union(&adopt.added), req.subresource);
+        if !set.is_empty() {
+            entries.push(Entry {
+                manager: BEFORE_FIRST_APPLY.to_string(),
+                operation: UPDATE.to_string(),
+                api_version: req.api_version.to_string(),
+                time: Some(req.now.to_string()),
+                subresource: None,
+                set,
+            });
+        }
+    }
     let config = without_managed_fields(applied);
 
     let new_set = walk::to_field_set(&config, ty)
@@ -117,7 +171,6 @@ pub fn apply(
         .map_err(|e| ApplyError::Invalid(format!("invalid applied configuration: {e}")))?;
     let mut merged = walk::merge(&live_clean, &config, ty);
 
-    let mut entries = old_entries.clone();
     let own = |e: &Entry| e.is(req.manager, APPLY, req.api_version, req.subresource);
     let last_set = entries
         .iter()

@@ -126,6 +126,12 @@ pub(crate) fn merge_map(
             original.shift_remove(k);
             continue;
         }
+        if matches!(field_ty, Ty::MapList(_) | Ty::SetList) && !v.is_array() {
+            return Err(PatchError::strategic(
+                &fpath,
+                format!("expected a list, got {}", type_name(v)),
+            ));
+        }
         let merged = match (original.get(k), v) {
             (Some(Value::Object(o)), Value::Object(p)) => {
                 if p.get(PATCH).and_then(Value::as_str) == Some("delete") {
