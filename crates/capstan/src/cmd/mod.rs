@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+pub mod admin;
 pub mod apiserver;
 pub mod lint;
 
@@ -11,6 +12,8 @@ pub mod lint;
 pub enum Command {
     /// Run the embedded Kubernetes-compatible API server.
     Apiserver(apiserver::Args),
+    /// Operator tools that work offline (CRDs, health and diff checks).
+    Admin(admin::Args),
     /// Check Argo CD objects in YAML/JSON files offline (exit 0 valid, 1 problems, 2 error).
     Lint(lint::Args),
 }
@@ -19,6 +22,7 @@ pub enum Command {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Apiserver(args) => apiserver::run(args),
+        Command::Admin(args) => admin::run(args),
         Command::Lint(args) => lint::run(args),
     }
 }
