@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "capstan", version, about = "GitOps continuous delivery for Kubernetes, compatible with Argo CD's declarative API")]
+#[command(
+    name = "capstan",
+    version,
+    about = "GitOps continuous delivery for Kubernetes, compatible with Argo CD's declarative API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
