@@ -8,9 +8,12 @@ use serde_json::Value;
 pub enum PatchFailure {
     #[error("{0}")]
     Invalid(String),
-    /// Server-side apply conflicts: (manager, field path).
-    #[error("apply conflicts")]
-    Conflicts(Vec<(String, String)>),
+    /// Server-side apply conflicts: the 409 message and (manager, field path) pairs.
+    #[error("{message}")]
+    Conflicts {
+        message: String,
+        fields: Vec<(String, String)>,
+    },
 }
 
 pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchFailure> {
@@ -44,23 +47,34 @@ pub struct ApplyParams<'a> {
 pub fn server_side_apply(
     live: Option<&Value>,
     applied: &Value,
-    _p: &ApplyParams<'_>,
+    p: &ApplyParams<'_>,
 ) -> Result<Value, PatchFailure> {
-    Ok(match live {
-        Some(l) => merge_patch(l, applied),
-        None => applied.clone(),
+    let req = capstan_patch::ssa::ApplyRequest {
+        manager: p.manager,
+        force: p.force,
+        api_version: p.api_version,
+        kind: p.kind,
+        now: p.now,
+        subresource: p.subresource,
+    };
+    capstan_patch::ssa::apply(live, applied, &req).map_err(|e| match e {
+        capstan_patch::ssa::ApplyError::Conflicts(list) => PatchFailure::Conflicts {
+            message: capstan_patch::ssa::conflict_message(&list, Some(p.api_version)),
+            fields: list.into_iter().map(|c| (c.manager, c.field)).collect(),
+        },
+        capstan_patch::ssa::ApplyError::Invalid(m) => PatchFailure::Invalid(m),
     })
 }
 
 /// Record an Update operation of `manager` in managedFields.
 pub fn record_update(
-    _old: Option<&Value>,
+    old: Option<&Value>,
     new: &Value,
-    _manager: &str,
-    _api_version: &str,
-    _kind: &str,
-    _now: &str,
-    _sub: Option<&str>,
+    manager: &str,
+    api_version: &str,
+    kind: &str,
+    now: &str,
+    sub: Option<&str>,
 ) -> Value {
-    new.clone()
+    capstan_patch::ssa::record_update(old, new, manager, api_version, kind, now, sub)
 }

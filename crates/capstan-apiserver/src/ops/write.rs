@@ -626,8 +626,8 @@ fn patch_err(rt: &ResourceType, name: &str, e: PatchFailure) -> ApiError {
         PatchFailure::Invalid(m) => {
             ApiError::new(422, "Invalid", m).with_details(&rt.group, &rt.kind, name)
         }
-        PatchFailure::Conflicts(list) => {
-            let causes: Vec<Cause> = list
+        PatchFailure::Conflicts { message, fields } => {
+            let causes: Vec<Cause> = fields
                 .iter()
                 .map(|(mgr, field)| {
                     Cause::new(
@@ -637,21 +637,8 @@ fn patch_err(rt: &ResourceType, name: &str, e: PatchFailure) -> ApiError {
                     )
                 })
                 .collect();
-            let detail = list
-                .iter()
-                .map(|(mgr, f)| format!("conflict with \"{mgr}\": {f}"))
-                .collect::<Vec<_>>();
-            let mut e = ApiError::new(
-                409,
-                "Conflict",
-                format!(
-                    "Apply failed with {} conflict{}: {}",
-                    list.len(),
-                    if list.len() == 1 { "" } else { "s" },
-                    detail.join("\n")
-                ),
-            )
-            .with_details(&rt.group, &rt.kind, name);
+            let mut e =
+                ApiError::new(409, "Conflict", message).with_details(&rt.group, &rt.kind, name);
             e.details.causes = causes;
             e
         }
