@@ -86,6 +86,7 @@ pub struct Running {
     pub cluster: Arc<ops::Cluster>,
     tasks: Vec<JoinHandle<()>>,
     server: JoinHandle<Result<(), std::io::Error>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
@@ -94,13 +95,30 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stop serving and every background task.
+    /// Stop serving and every background task, and release the store.
     pub async fn stop(self) {
-        for t in &self.tasks {
+        let Running {
+            tasks,
+            mut server,
+            shutdown,
+            cluster,
+            ..
+        } = self;
+        let _ = shutdown.send(true);
+        for t in &tasks {
             t.abort();
         }
-        self.server.abort();
-        let _ = self.server.await;
+        for t in tasks {
+            let _ = t.await;
+        }
+        if tokio::time::timeout(std::time::Duration::from_secs(5), &mut server)
+            .await
+            .is_err()
+        {
+            server.abort();
+            let _ = server.await;
+        }
+        drop(cluster);
     }
 
     /// Wait until the HTTP server ends (it only ends on an I/O error).
@@ -154,12 +172,21 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             source,
         }
     })?;
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState {
         cluster: cluster.clone(),
         server_address: addr.to_string(),
+        shutdown: shutdown_rx.clone(),
     };
     let app = http::router(state);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut stop_rx = shutdown_rx;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.wait_for(|v| *v).await;
+            })
+            .await
+    });
     let mut tasks = vec![tokio::spawn(gc::run(cluster.clone()))];
     if config.simulation.enabled {
         tasks.push(tokio::spawn(simulate::run(
@@ -174,6 +201,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         cluster,
         tasks,
         server,
+        shutdown,
     })
 }
 

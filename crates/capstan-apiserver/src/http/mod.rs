@@ -31,6 +31,8 @@ pub const MAX_BODY: usize = 1_572_864;
 pub struct AppState {
     pub cluster: Arc<Cluster>,
     pub server_address: String,
+    /// Becomes `true` when the server stops; open watches end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState) -> Router {

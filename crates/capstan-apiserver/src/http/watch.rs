@@ -135,6 +135,7 @@ pub async fn watch(
             let _ = tx.try_send(line("ERROR", status));
         }
         Ok(sub) => {
+            let shutdown = st.shutdown.clone();
             tokio::spawn(pump(
                 filter,
                 sub,
@@ -143,6 +144,7 @@ pub async fn watch(
                 send_initial,
                 bookmarks,
                 Duration::from_secs(timeout),
+                shutdown,
             ));
         }
     }
@@ -164,6 +166,7 @@ pub async fn watch(
     Ok(r)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn pump(
     filter: Filter,
     sub: crate::store::Subscription,
@@ -172,6 +175,7 @@ async fn pump(
     send_initial: bool,
     bookmarks: bool,
     timeout: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let crate::store::Subscription {
         replay,
@@ -207,6 +211,7 @@ async fn pump(
     loop {
         tokio::select! {
             _ = &mut deadline => return,
+            _ = shutdown.changed() => return,
             _ = tx.closed() => return,
             _ = tick.tick(), if bookmarks => {
                 if tx.send(bookmark(&filter.rt, last_rv, false)).await.is_err() {
