@@ -117,8 +117,8 @@ pub mod sync_options {
 
     /// Every option with the values Argo CD accepts for it.
     pub const KNOWN: &[(&str, &[&str])] = &[
-        (PRUNE, &["false", "confirm"]),
-        (DELETE, &["false", "confirm"]),
+        (PRUNE, &["false", "confirm", "true"]),
+        (DELETE, &["false", "confirm", "true"]),
         (VALIDATE, &["false", "true"]),
         (SKIP_DRY_RUN_ON_MISSING_RESOURCE, &["true", "false"]),
         (APPLY_OUT_OF_SYNC_ONLY, &["true", "false"]),
