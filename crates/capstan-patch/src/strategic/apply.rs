@@ -58,24 +58,6 @@ pub(crate) fn merge_map(
         original.retain(|k, _| retain.contains(&k.as_str()));
     }
 
-    for (k, v) in patch {
-        let Some(field) = k.strip_prefix(DELETE_FROM_PRIMITIVE_LIST) else {
-            continue;
-        };
-        let dels = v.as_array().ok_or_else(|| {
-            PatchError::strategic(
-                &child_path(path, k),
-                format!("must be a list, got {}", type_name(v)),
-            )
-        })?;
-        if let Some(Value::Array(list)) = original.get_mut(field) {
-            list.retain(|x| !dels.contains(x));
-            if list.is_empty() {
-                original.shift_remove(field);
-            }
-        }
-    }
-
     let mut handled: Vec<&str> = Vec::new();
     for (k, v) in patch {
         let Some(field) = k.strip_prefix(SET_ELEMENT_ORDER) else {
@@ -89,6 +71,13 @@ pub(crate) fn merge_map(
             )
         })?;
         let field_ty = ty.member(field);
+        let key = match field_ty {
+            Ty::MapList(def) => Some(def.smp_key),
+            _ => None,
+        };
+        if let Some(Value::Array(p)) = patch.get(field) {
+            validate_order(p, order, key, &fpath)?;
+        }
         let server: Vec<Value> = match original.get(field) {
             Some(Value::Array(a)) => a.clone(),
             _ => Vec::new(),
@@ -102,10 +91,6 @@ pub(crate) fn merge_map(
                     format!("expected a list next to {k}, got {}", type_name(other)),
                 ));
             }
-        };
-        let key = match field_ty {
-            Ty::MapList(def) => Some(def.smp_key),
-            _ => None,
         };
         let ordered = normalize_order(merged, order, &server, key);
         if ordered.is_empty() && !original.contains_key(field) {
@@ -133,12 +118,9 @@ pub(crate) fn merge_map(
             ));
         }
         let merged = match (original.get(k), v) {
+            // `$patch: delete` on an existing object leaves it empty, as the API server does.
             (Some(Value::Object(o)), Value::Object(p)) => {
-                if p.get(PATCH).and_then(Value::as_str) == Some("delete") {
-                    None
-                } else {
-                    Some(Value::Object(merge_map(o.clone(), p, field_ty, &fpath)?))
-                }
+                Some(Value::Object(merge_map(o.clone(), p, field_ty, &fpath)?))
             }
             (Some(Value::Array(o)), Value::Array(p)) => {
                 Some(Value::Array(merge_list(o, p, field_ty, &fpath)?))
@@ -154,6 +136,22 @@ pub(crate) fn merge_map(
             }
         }
     }
+    // Deletions from merged primitive lists come last (after the patch lists were merged).
+    for (k, v) in patch {
+        let Some(field) = k.strip_prefix(DELETE_FROM_PRIMITIVE_LIST) else {
+            continue;
+        };
+        let dels = v.as_array().ok_or_else(|| {
+            PatchError::strategic(
+                &child_path(path, k),
+                format!("must be a list, got {}", type_name(v)),
+            )
+        })?;
+        if let Some(Value::Array(list)) = original.get_mut(field) {
+            list.retain(|x| !dels.contains(x));
+        }
+    }
+
     Ok(original)
 }
 
@@ -333,4 +331,52 @@ fn merge_keyed(
         )])));
     }
     Ok(normalize_order(result, &order, original, Some(key)))
+}
+
+/// The items of a patch list (deletions aside) must appear in the `$setElementOrder` list, in
+/// the same relative order.
+fn validate_order(patch: &[Value], order: &[Value], key: Option<&str>, path: &str) -> Result<()> {
+    let items: Vec<&Value> = patch
+        .iter()
+        .filter(|v| key.is_none() || v.get(PATCH).and_then(Value::as_str) != Some("delete"))
+        .collect();
+    let (mut pi, mut oi) = (0, 0);
+    while pi < items.len() && oi < order.len() {
+        let item = items[pi];
+        if item.as_object().is_some_and(|m| m.contains_key(PATCH)) {
+            pi += 1;
+            continue;
+        }
+        let equal = match key {
+            Some(k) => {
+                let a = item.get(k);
+                let b = order[oi].get(k);
+                if a.is_none() || b.is_none() {
+                    return Err(PatchError::strategic(
+                        path,
+                        format!(
+                            "$setElementOrder and patch list items must contain the merge key \"{k}\""
+                        ),
+                    ));
+                }
+                a == b
+            }
+            None => item == &order[oi],
+        };
+        if equal {
+            pi += 1;
+        }
+        oi += 1;
+    }
+    if pi < items.len() {
+        return Err(PatchError::strategic(
+            path,
+            format!(
+                "the order in the patch list {} does not match the $setElementOrder list {}",
+                Value::Array(patch.to_vec()),
+                Value::Array(order.to_vec())
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -200,7 +200,8 @@ fn diff_slices(
                     }
                 }
             }
-            sort_by_merge_key(&mut add, merge_key);
+            // Changed and added items follow modified's order (they were collected in it);
+            // deletions are sorted by merge key, as kubectl does.
             sort_by_merge_key(&mut del, merge_key);
             let order_same = original.len() == modified.len()
                 && original
@@ -241,6 +242,7 @@ fn diff_slices(
                     }
                 }
             }
+            del.sort_by_cached_key(scalar_string);
             let order_same = original == modified;
             if !add.is_empty() {
                 patch.insert(key.to_string(), Value::Array(add));
@@ -269,13 +271,16 @@ fn diff_slices(
     Ok(())
 }
 
-/// kubectl sorts the items of a patch list by the string form of their merge key.
+/// kubectl sorts delete directives by the string form of their merge key.
 fn sort_by_merge_key(items: &mut [Value], key: &str) {
-    items.sort_by_cached_key(|v| match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    });
+    items.sort_by_cached_key(|v| v.get(key).map(scalar_string).unwrap_or_default());
+}
+
+fn scalar_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Merges the deletions patch and the delta patch: maps recursively, items of keyed lists by
@@ -298,7 +303,41 @@ fn merge_patches(
         };
         base.insert(k, merged);
     }
+    order_like_set_element_order(&mut base, ty);
     base
+}
+
+/// Puts the items of each merged patch list in the order of its `$setElementOrder` sibling
+/// (delete directives last), so that the patch passes the server's consistency check between
+/// the two even when changes and deletions came from different passes.
+fn order_like_set_element_order(m: &mut Map<String, Value>, ty: Ty) {
+    let keys: Vec<String> = m
+        .keys()
+        .filter_map(|k| k.strip_prefix(SET_ELEMENT_ORDER).map(str::to_string))
+        .collect();
+    for field in keys {
+        let Ty::MapList(def) = ty.member(&field) else {
+            continue;
+        };
+        let order: Vec<Value> = match m.get(&format!("{SET_ELEMENT_ORDER}{field}")) {
+            Some(Value::Array(o)) => o
+                .iter()
+                .filter_map(|v| v.get(def.smp_key).cloned())
+                .collect(),
+            _ => continue,
+        };
+        if let Some(Value::Array(items)) = m.get_mut(&field) {
+            let rank = |v: &Value| -> usize {
+                if v.get(PATCH).is_some() {
+                    return usize::MAX;
+                }
+                v.get(def.smp_key)
+                    .and_then(|k| order.iter().position(|o| o == k))
+                    .unwrap_or(usize::MAX - 1)
+            };
+            items.sort_by_key(rank);
+        }
+    }
 }
 
 fn merge_patch_lists(a: Vec<Value>, b: Vec<Value>, ty: Ty) -> Vec<Value> {
