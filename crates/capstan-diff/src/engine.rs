@@ -138,19 +138,19 @@ impl Differ {
     /// The full normalisation of one object: server metadata, status, kind-specific rules, and the
     /// matching ignoreDifferences rules (trusted managers are looked up in `live`'s managedFields).
     pub fn normalized(&self, obj: &Value, live: Option<&Value>) -> Result<Value, DiffError> {
-        let mut out = obj.clone();
         let matching: Vec<&CompiledRule> = self.rules.iter().filter(|r| r.matches(obj)).collect();
         let managers: Vec<String> = matching
             .iter()
             .flat_map(|r| r.managers.iter().cloned())
             .collect();
+        let drop_status =
+            normalize::status_ignored(obj, self.opts.compare.ignore_resource_status_field);
+        let mut out = normalize::clone_without_server_fields(obj, drop_status);
         if !managers.is_empty()
             && let Some(owned) = live.and_then(|l| managed_fields::owned_by(l, &managers, None))
         {
             managed_fields::remove_owned(&mut out, &owned);
         }
-        normalize::strip_server_metadata(&mut out);
-        normalize::remove_status(&mut out, self.opts.compare.ignore_resource_status_field);
         normalize::normalize_kind(&mut out, self.opts.compare.ignore_aggregated_roles);
         for rule in matching {
             rule.apply(&mut out)?;

@@ -81,33 +81,31 @@ fn predict_map(
     map_key: &str,
     ctx: MergeCtx,
 ) -> Map<String, Value> {
-    let mut result = live.clone();
-    for (k, dv) in desired {
-        match live.get(k) {
+    let mut result = Map::with_capacity(live.len() + desired.len());
+    for (k, lv) in live {
+        match desired.get(k) {
+            // applied before and no longer desired: removed
+            None if orig.is_some_and(|o| o.contains_key(k)) => {}
+            // never desired: kept as it is
             None => {
-                if !is_empty_or_zero(dv, ctx.builtin) {
-                    result.insert(k.clone(), strip_nulls(dv));
-                }
+                result.insert(k.clone(), lv.clone());
             }
-            Some(lv) => {
-                if dv.is_null() {
-                    result.remove(k);
-                } else if is_empty_or_zero(dv, false) && is_empty_or_zero(lv, false) {
-                    // {} vs null, [] vs {}: nothing set either way
-                } else {
-                    result.insert(
-                        k.clone(),
-                        predict_value(orig.and_then(|o| o.get(k)), dv, lv, map_key, k, ctx),
-                    );
-                }
+            Some(Value::Null) => {}
+            // {} vs null, [] vs {}: nothing set either way
+            Some(dv) if is_empty_or_zero(dv, false) && is_empty_or_zero(lv, false) => {
+                result.insert(k.clone(), lv.clone());
+            }
+            Some(dv) => {
+                result.insert(
+                    k.clone(),
+                    predict_value(orig.and_then(|o| o.get(k)), dv, lv, map_key, k, ctx),
+                );
             }
         }
     }
-    if let Some(orig) = orig {
-        for k in orig.keys() {
-            if !desired.contains_key(k) {
-                result.remove(k);
-            }
+    for (k, dv) in desired {
+        if !live.contains_key(k) && !is_empty_or_zero(dv, ctx.builtin) {
+            result.insert(k.clone(), strip_nulls(dv));
         }
     }
     result

@@ -61,25 +61,41 @@ pub(crate) fn is_builtin_group(group: &str) -> bool {
         || group.ends_with(".k8s.io") && !group.ends_with(".x-k8s.io")
 }
 
-/// Removes server-populated metadata.
-pub(crate) fn strip_server_metadata(obj: &mut Value) {
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        for key in SERVER_METADATA {
-            meta.remove(*key);
+/// A copy of the object without server-populated metadata and (when `drop_status`) without `status`,
+/// cloning only what is kept.
+pub(crate) fn clone_without_server_fields(obj: &Value, drop_status: bool) -> Value {
+    let Value::Object(map) = obj else {
+        return obj.clone();
+    };
+    let mut out = Map::with_capacity(map.len());
+    for (k, v) in map {
+        match (k.as_str(), v) {
+            ("status", _) if drop_status => {}
+            ("metadata", Value::Object(meta)) => {
+                let kept = meta
+                    .iter()
+                    .filter(|(mk, _)| !SERVER_METADATA.contains(&mk.as_str()));
+                out.insert(
+                    k.clone(),
+                    Value::Object(kept.map(|(mk, mv)| (mk.clone(), mv.clone())).collect()),
+                );
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
         }
     }
+    Value::Object(out)
 }
 
-/// Removes `status` according to `ignoreResourceStatusField`.
-pub(crate) fn remove_status(obj: &mut Value, mode: StatusFieldMode) {
-    let is_crd = group_kind(obj) == ("apiextensions.k8s.io", "CustomResourceDefinition");
-    let remove = match mode {
+/// Whether `status` is ignored for this object.
+pub(crate) fn status_ignored(obj: &Value, mode: StatusFieldMode) -> bool {
+    match mode {
         StatusFieldMode::All => true,
-        StatusFieldMode::Crd => is_crd,
+        StatusFieldMode::Crd => {
+            group_kind(obj) == ("apiextensions.k8s.io", "CustomResourceDefinition")
+        }
         StatusFieldMode::Off => false,
-    };
-    if remove && let Some(map) = obj.as_object_mut() {
-        map.remove("status");
     }
 }
 
