@@ -84,7 +84,11 @@ impl Query {
     }
 
     pub fn flag(&self, k: &str) -> bool {
-        matches!(self.get(k), Some("true" | "1"))
+        // Go's strconv.ParseBool, as the API server parses booleans (Python sends `True`).
+        matches!(
+            self.get(k),
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+        )
     }
 }
 
