@@ -259,7 +259,8 @@ fn delete_from_primitive_list_and_set_element_order_on_primitives() {
         "v1",
         "Pod",
     );
-    assert_eq!(got["metadata"], json!({}));
+    // Like the API server, an emptied list stays (empty) in the object.
+    assert_eq!(got["metadata"], json!({"finalizers": []}));
 }
 
 #[test]
@@ -312,6 +313,18 @@ fn patch_directives_in_lists_and_maps() {
     let got = smp(
         json!({"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}}}}),
         json!({"spec":{"strategy":{"rollingUpdate":{"$patch":"delete"}}}}),
+        "apps/v1",
+        "Deployment",
+    );
+    // `$patch: delete` empties the map, as kubectl's own implementation does (the API server
+    // then decodes the empty object); `null` removes the key.
+    assert_eq!(
+        got["spec"]["strategy"],
+        json!({"type":"RollingUpdate","rollingUpdate":{}})
+    );
+    let got = smp(
+        json!({"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}}}}),
+        json!({"spec":{"strategy":{"rollingUpdate":null}}}),
         "apps/v1",
         "Deployment",
     );
