@@ -83,11 +83,27 @@ fn main() {
     measure("diff Deployment, in sync (three-way, last-applied)", || {
         plain.diff(Some(&desired), Some(&live)).unwrap().modified
     });
+    assert!(!plain.is_modified(Some(&desired), Some(&live)).unwrap());
+    measure(
+        "is_modified Deployment, in sync (three-way, last-applied)",
+        || plain.is_modified(Some(&desired), Some(&live)).unwrap(),
+    );
+    let mut two_way = live.clone();
+    two_way["metadata"]["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("kubectl.kubernetes.io/last-applied-configuration");
+    measure("is_modified Deployment, in sync (two-way)", || {
+        plain.is_modified(Some(&desired), Some(&two_way)).unwrap()
+    });
 
     let mut changed = desired.clone();
     changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.28");
     measure("diff Deployment, image changed", || {
         plain.diff(Some(&changed), Some(&live)).unwrap().modified
+    });
+    measure("is_modified Deployment, image changed", || {
+        plain.is_modified(Some(&changed), Some(&live)).unwrap()
     });
 
     let with_rules = Differ::new(DiffOptions {

@@ -5,10 +5,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::DiffError;
+use crate::fast::{WalkCtx, differs};
 use crate::ignore::CompiledRule;
 use crate::managed_fields::{self, FieldSet, PathElem};
 use crate::merge::{MergeCtx, predict};
-use crate::normalize::{self, group_kind, is_builtin_group};
+use crate::normalize::{self, group_kind, is_builtin_group, is_empty_or_zero};
 use crate::options::DiffOptions;
 
 /// The result of comparing one resource.
@@ -80,13 +81,17 @@ impl Differ {
             Some(o) => Some(self.normalized(&o, Some(live))?),
             None => None,
         };
-        // The namespace is set on live objects but often not in manifests or last-applied.
-        for obj in std::iter::once(&mut desired_n).chain(orig_n.as_mut()) {
+        // The namespace is set on live objects but often not in manifests or last-applied; an empty
+        // annotations map in last-applied does not mean "remove all annotations".
+        for (obj, is_orig) in
+            std::iter::once((&mut desired_n, false)).chain(orig_n.as_mut().map(|o| (o, true)))
+        {
             if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("namespace");
-                if meta
-                    .get("annotations")
-                    .is_some_and(|a| a.is_null() || a.as_object().is_some_and(|m| m.is_empty()))
+                if is_orig
+                    && meta
+                        .get("annotations")
+                        .is_some_and(|a| is_empty_or_zero(a, false))
                 {
                     meta.remove("annotations");
                 }
@@ -101,6 +106,37 @@ impl Differ {
             normalized_live: live_n,
             predicted_live: predicted,
         })
+    }
+
+    /// Only the `modified` flag of [`Differ::diff`], computed without building the normalised and
+    /// predicted objects when no ignoreDifferences rule matches and the kind needs no kind-specific
+    /// normalisation (the common case; several times faster). Same answer as `diff(..)?.modified`.
+    pub fn is_modified(
+        &self,
+        desired: Option<&Value>,
+        live: Option<&Value>,
+    ) -> Result<bool, DiffError> {
+        let (Some(d), Some(l)) = (desired, live) else {
+            return Ok(self.diff(desired, live)?.modified);
+        };
+        let special_kind = matches!(
+            group_kind(d),
+            ("", "Secret" | "Endpoints") | ("rbac.authorization.k8s.io", "Role" | "ClusterRole")
+        );
+        if special_kind || self.rules.iter().any(|r| r.matches(d) || r.matches(l)) {
+            return Ok(self.diff(desired, live)?.modified);
+        }
+        let orig = self.last_applied(d, l)?;
+        let ctx = WalkCtx {
+            merge: MergeCtx {
+                builtin: is_builtin_group(group_kind(l).0),
+            },
+            drop_status: normalize::status_ignored(
+                l,
+                self.opts.compare.ignore_resource_status_field,
+            ),
+        };
+        Ok(differs(orig.as_ref(), d, l, ctx))
     }
 
     /// Server-side diff: compares the live object with `predicted_live`, the result of a server-side

@@ -13,6 +13,7 @@
 //! * [`output`]: unified YAML diff and JSON form, with Secret values masked ([`mask`]).
 
 mod engine;
+mod fast;
 mod ignore;
 mod jq;
 mod managed_fields;

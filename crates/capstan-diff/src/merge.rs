@@ -6,13 +6,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::normalize::{is_empty_or_zero, loosely_equal, scalar_equivalent};
+use crate::normalize::{is_empty_or_zero, key_eq, loosely_equal, scalar_equivalent};
 
 /// Lists with set semantics (strategic merge patch `merge` of scalars): live extras are kept.
-const SET_LISTS: &[&str] = &["finalizers"];
+pub(crate) const SET_LISTS: &[&str] = &["finalizers"];
 
 /// Merge key candidates by list field name.
-fn merge_key_candidates(list_key: &str) -> &'static [&'static str] {
+pub(crate) fn merge_key_candidates(list_key: &str) -> &'static [&'static str] {
     match list_key {
         "containers"
         | "initContainers"
@@ -90,11 +90,11 @@ fn predict_map(
             None => {
                 result.insert(k.clone(), lv.clone());
             }
-            Some(Value::Null) => {}
             // {} vs null, [] vs {}: nothing set either way
             Some(dv) if is_empty_or_zero(dv, false) && is_empty_or_zero(lv, false) => {
                 result.insert(k.clone(), lv.clone());
             }
+            Some(Value::Null) => {}
             Some(dv) => {
                 result.insert(
                     k.clone(),
@@ -124,23 +124,26 @@ fn strip_nulls(v: &Value) -> Value {
     }
 }
 
-/// The key of a list item as a string ("80" and 80 are the same key).
-fn item_key(item: &Value, field: &str) -> Option<String> {
-    match item.get(field)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+/// True when every item has a scalar value at `field` and no two items have equivalent values.
+pub(crate) fn unique_keys_present(items: &[Value], field: &str) -> bool {
+    let keys: Option<Vec<&Value>> = items
+        .iter()
+        .map(|i| {
+            i.get(field)
+                .filter(|k| k.is_string() || k.is_number() || k.is_boolean())
+        })
+        .collect();
+    let Some(keys) = keys else { return false };
+    keys.iter()
+        .enumerate()
+        .all(|(i, a)| keys[..i].iter().all(|b| !key_eq(a, b)))
 }
 
-fn unique_keys(items: &[Value], field: &str) -> Option<Vec<String>> {
-    let keys: Option<Vec<String>> = items.iter().map(|i| item_key(i, field)).collect();
-    let keys = keys?;
-    let mut sorted = keys.clone();
-    sorted.sort();
-    sorted.dedup();
-    (sorted.len() == keys.len()).then_some(keys)
+fn find_keyed<'a>(items: &'a [Value], field: &str, key: &Value) -> Option<(usize, &'a Value)> {
+    items
+        .iter()
+        .enumerate()
+        .find(|(_, i)| i.get(field).is_some_and(|k| key_eq(k, key)))
 }
 
 fn predict_list(
@@ -181,8 +184,8 @@ fn predict_list(
     let all_objects = desired.iter().chain(live).all(Value::is_object);
     if all_objects {
         for field in merge_key_candidates(list_key) {
-            if let (Some(dk), Some(lk)) = (unique_keys(desired, field), unique_keys(live, field)) {
-                return keyed_merge(orig, desired, &dk, live, &lk, field, list_key, ctx);
+            if unique_keys_present(desired, field) && unique_keys_present(live, field) {
+                return keyed_merge(orig, desired, live, field, list_key, ctx);
             }
         }
     }
@@ -199,43 +202,36 @@ fn predict_list(
     desired.iter().map(strip_nulls).collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn keyed_merge(
     orig: Option<&Vec<Value>>,
     desired: &[Value],
-    desired_keys: &[String],
     live: &[Value],
-    live_keys: &[String],
     field: &str,
     list_key: &str,
     ctx: MergeCtx,
 ) -> Vec<Value> {
-    let orig_item = |key: &str| {
-        orig.and_then(|o| {
-            o.iter()
-                .find(|i| item_key(i, field).as_deref() == Some(key))
-        })
-    };
-    let desired_index = |key: &str| desired_keys.iter().position(|k| k == key);
+    let key_of = |v: &Value| v.get(field).cloned().unwrap_or(Value::Null);
+    let orig_item = |key: &Value| orig.and_then(|o| find_keyed(o, field, key)).map(|(_, v)| v);
     let mut result = Vec::with_capacity(live.len().max(desired.len()));
     let mut order = Vec::new();
-    for (item, key) in live.iter().zip(live_keys) {
-        match desired_index(key) {
-            Some(di) => {
+    for item in live {
+        let key = key_of(item);
+        match find_keyed(desired, field, &key) {
+            Some((di, d)) => {
                 order.push(di);
                 result.push((
                     Some(di),
-                    predict_value(orig_item(key), &desired[di], item, list_key, list_key, ctx),
+                    predict_value(orig_item(&key), d, item, list_key, list_key, ctx),
                 ));
             }
-            None if orig_item(key).is_some() => {}
+            None if orig_item(&key).is_some() => {}
             None => result.push((None, item.clone())),
         }
     }
-    for (di, key) in desired_keys.iter().enumerate() {
-        if !live_keys.contains(key) {
+    for (di, d) in desired.iter().enumerate() {
+        if find_keyed(live, field, &key_of(d)).is_none() {
             order.push(di);
-            result.push((Some(di), strip_nulls(&desired[di])));
+            result.push((Some(di), strip_nulls(d)));
         }
     }
     let in_desired_order = order.windows(2).all(|w| w[0] < w[1]);

@@ -8,7 +8,7 @@ use crate::options::StatusFieldMode;
 use crate::quantity;
 
 /// Metadata the API server fills in; never a difference.
-const SERVER_METADATA: &[&str] = &[
+pub(crate) const SERVER_METADATA: &[&str] = &[
     "uid",
     "resourceVersion",
     "generation",
@@ -211,6 +211,16 @@ fn int_or_string(v: &Value) -> Option<i64> {
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+/// List item keys compared loosely: `"80"` and `80` are the same key.
+pub(crate) fn key_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::Number(n)) | (Value::Number(n), Value::String(x)) => {
+            *x == n.to_string()
+        }
+        _ => loosely_equal(a, b),
     }
 }
 

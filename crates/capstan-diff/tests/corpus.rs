@@ -59,10 +59,15 @@ fn every_case_gives_the_expected_modified_flag() {
         let mut config = load(file_of(&case["config"]));
         let mut live = load(file_of(&case["live"]));
         adjust(test, &mut config, &mut live);
-        let result = Differ::new(options(case))
-            .unwrap()
-            .diff(Some(&config), Some(&live))
-            .unwrap();
+        let differ = Differ::new(options(case)).unwrap();
+        let result = differ.diff(Some(&config), Some(&live)).unwrap();
+        let fast = differ.is_modified(Some(&config), Some(&live)).unwrap();
+        if fast != result.modified {
+            failures.push(format!(
+                "{test}: is_modified={fast} disagrees with diff().modified={}",
+                result.modified
+            ));
+        }
         if result.modified != case["modified"].as_bool().unwrap() {
             failures.push(format!(
                 "{test}: expected modified={}, got {}\npredicted: {}\nlive:      {}",

@@ -62,10 +62,20 @@ fn deployment_live() -> Value {
     })
 }
 
+/// The modified flag, checking that the fast path agrees with the full comparison.
 fn modified(desired: &Value, live: &Value) -> bool {
-    diff(Some(desired), Some(live), &DiffOptions::default())
+    let full = diff(Some(desired), Some(live), &DiffOptions::default())
         .unwrap()
-        .modified
+        .modified;
+    let fast = Differ::new(DiffOptions::default())
+        .unwrap()
+        .is_modified(Some(desired), Some(live))
+        .unwrap();
+    assert_eq!(
+        full, fast,
+        "fast path disagrees for\ndesired {desired}\nlive {live}"
+    );
+    full
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! equivalent quantity notation added) compares equal to its manifest; changing a desired value is
 //! always a difference.
 
-use capstan_diff::{DiffOptions, diff};
+use capstan_diff::{DiffOptions, Differ, diff};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -64,6 +64,7 @@ proptest! {
     fn read_back_objects_compare_synced((manifest, live) in manifest_and_live()) {
         let r = diff(Some(&manifest), Some(&live), &DiffOptions::default()).unwrap();
         prop_assert!(!r.modified, "predicted {}\nlive {}", r.predicted_live, r.normalized_live);
+        prop_assert!(!Differ::new(DiffOptions::default()).unwrap().is_modified(Some(&manifest), Some(&live)).unwrap());
     }
 
     #[test]
@@ -76,5 +77,72 @@ proptest! {
         }
         let r = diff(Some(&desired), Some(&live), &DiffOptions::default()).unwrap();
         prop_assert!(r.modified);
+        prop_assert!(Differ::new(DiffOptions::default()).unwrap().is_modified(Some(&desired), Some(&live)).unwrap());
+    }
+}
+
+/// Small JSON trees with keys from a tiny alphabet (so desired, live and last-applied overlap),
+/// lists of named items, quantities and ports.
+fn tree() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (0i64..4).prop_map(|n| json!(n)),
+        prop::sample::select(vec!["", "a", "80", "1Gi", "1024Mi", "1", "1000m"])
+            .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(4, 40, 4, |inner| {
+        prop_oneof![
+            prop::collection::btree_map(
+                prop::sample::select(vec!["a", "b", "port", "requests", "cpu", "name"]),
+                inner.clone(),
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(vec!["x", "y", "z"]), inner), 0..3)
+                .prop_map(|items| {
+                    Value::Array(
+                        items
+                            .into_iter()
+                            .map(|(n, v)| json!({"name": n, "v": v}))
+                            .collect(),
+                    )
+                }),
+        ]
+    })
+}
+
+fn object(api_version: &'static str) -> impl Strategy<Value = Value> {
+    (tree(), tree(), prop::option::of(tree())).prop_map(move |(spec, labels, status)| {
+        let mut obj = json!({"apiVersion": api_version, "kind": "Thing", "metadata": {"name": "t", "labels": labels}, "spec": spec});
+        if let Some(status) = status {
+            obj["status"] = status;
+        }
+        obj
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn fast_path_agrees_with_full_comparison(
+        api_version in prop::sample::select(vec!["example.com/v1", "apps/v1"]),
+        seeds in (object("example.com/v1"), object("example.com/v1"), prop::option::of(object("example.com/v1"))),
+    ) {
+        let (mut desired, mut live, mut applied) = seeds;
+        for obj in std::iter::once(&mut desired).chain(std::iter::once(&mut live)).chain(applied.as_mut()) {
+            obj["apiVersion"] = json!(api_version);
+        }
+        if let Some(applied) = applied {
+            live["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/last-applied-configuration": applied.to_string()});
+        }
+        let differ = Differ::new(DiffOptions::default()).unwrap();
+        let full = differ.diff(Some(&desired), Some(&live)).unwrap().modified;
+        let fast = differ.is_modified(Some(&desired), Some(&live)).unwrap();
+        prop_assert_eq!(full, fast, "desired {}\nlive {}", desired, live);
+        // an object always compares equal to itself
+        prop_assert!(!differ.is_modified(Some(&live), Some(&live)).unwrap() || live.pointer("/metadata/annotations").is_some());
     }
 }
