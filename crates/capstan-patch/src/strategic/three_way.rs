@@ -243,7 +243,11 @@ fn diff_slices(
                 }
             }
             del.sort_by_cached_key(scalar_string);
-            let order_same = original == modified;
+            // kubectl sorts the old list (by string form) in place before comparing orders, so
+            // a new list that is not sorted always carries `$setElementOrder`.
+            let mut sorted_original = original.to_vec();
+            sorted_original.sort_by_cached_key(scalar_string);
+            let order_same = sorted_original == modified;
             if !add.is_empty() {
                 patch.insert(key.to_string(), Value::Array(add));
             }
