@@ -8,7 +8,9 @@
 //!   `require` only resolves `"os"` (to the same reduced table). `io`, `debug` and `package` are absent;
 //!   any other `os.*` function raises a clear error naming the function.
 //! * a time limit enforced by an instruction-count hook ([`Limits::timeout`], default 1 s as in Argo CD);
-//! * a memory limit enforced by the allocator ([`Limits::memory_bytes`], default 32 MiB).
+//! * a memory limit enforced by the allocator ([`Limits::memory_bytes`], default 32 MiB);
+//! * pattern functions (`string.find/match/gmatch/gsub`) refuse calls whose backtracking worst case is
+//!   too long, since C code cannot be interrupted by the hook.
 //!
 //! Every run gets a fresh interpreter, with the resource as the global `obj`.
 
@@ -17,6 +19,7 @@ mod convert;
 mod error;
 mod health;
 mod osdate;
+mod patterns;
 mod sandbox;
 
 pub use actions::{

@@ -170,6 +170,7 @@ fn install_sandbox(lua: &Lua) -> mlua::Result<()> {
     globals.raw_set("print", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
     if let Ok(string) = globals.raw_get::<mlua::Table>("string") {
         string.raw_set("dump", LuaValue::Nil)?;
+        crate::patterns::guard_string_library(lua, &string)?;
     }
 
     let os = lua.create_table()?;

@@ -303,3 +303,56 @@ fn bad_action_configuration_names_the_key() {
     let err = ActionOverrides::from_config_map_data(&data).unwrap_err();
     assert!(matches!(err, LuaError::Config { .. }));
 }
+
+#[test]
+fn catastrophic_patterns_are_refused_quickly_and_normal_ones_work() {
+    let sandbox = Sandbox::default();
+    let started = Instant::now();
+    let err = sandbox
+        .run(
+            "local s = string.rep('a', 3000) return string.find(s, '.-.-.-.-x')",
+            &json!({}),
+        )
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert!(
+        err.to_string()
+            .contains("refused by the Capstan Lua sandbox"),
+        "{err}"
+    );
+    let err = sandbox
+        .run(
+            "local s = string.rep('a', 3000) return s:match('.-.-.-.-x')",
+            &json!({}),
+        )
+        .unwrap_err();
+    assert!(matches!(err, LuaError::Script(_)));
+    let out = sandbox
+        .run(
+            r#"local major, minor = string.match(obj.v, "^(%d+)%.(%d+)")
+               local n = 0 for _ in string.gmatch("a,b,c", "[^,]+") do n = n + 1 end
+               return {major = major, minor = minor, n = n, sub = (string.gsub("x-y", "-", "_")),
+                       plain = string.find(string.rep("ab", 100000), "ba", 1, true)}"#,
+            &json!({"v": "1.27.3"}),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out,
+        json!({"major": "1", "minor": "27", "n": 3, "sub": "x_y", "plain": 2})
+    );
+}
+
+#[test]
+fn empty_string_rep_does_not_spin() {
+    let started = Instant::now();
+    let out = Sandbox::default()
+        .run(
+            "return {s = string.rep('', 1e15), t = ('ab'):rep(3)}",
+            &json!({}),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(out, json!({"s": "", "t": "ababab"}));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
