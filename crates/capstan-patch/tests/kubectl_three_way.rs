@@ -14,7 +14,7 @@ fn three_way_patch_matches_kubectl_apply() {
     let corpus: Value =
         serde_json::from_str(include_str!("fixtures/three-way-kubectl.json")).expect("JSON");
     let cases = corpus["cases"].as_array().expect("cases");
-    assert!(cases.len() >= 100);
+    assert!(cases.len() >= 200);
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let want = &case["patch"];
@@ -25,21 +25,23 @@ fn three_way_patch_matches_kubectl_apply() {
             .expect("annotation");
         let mut modified = case["modified"].clone();
         modified["metadata"]["annotations"] = json!({ LAST_APPLIED: annotation });
+        let av = case["original"]["apiVersion"].as_str().expect("apiVersion");
+        let kind = case["original"]["kind"].as_str().expect("kind");
         let got = three_way_strategic_patch(
             Some(&case["original"]),
             &modified,
             &case["current"],
-            "apps/v1",
-            "Deployment",
+            av,
+            kind,
         )
         .expect("patch");
         if &got != want {
             failures.push(format!("case {i}:\n  got  {got}\n  want {want}"));
             continue;
         }
-        let a = apply_strategic_merge_patch(&case["current"], want, "apps/v1", "Deployment")
+        let a = apply_strategic_merge_patch(&case["current"], want, av, kind)
             .expect("kubectl's patch applies");
-        let b = apply_strategic_merge_patch(&case["current"], &got, "apps/v1", "Deployment")
+        let b = apply_strategic_merge_patch(&case["current"], &got, av, kind)
             .expect("our patch applies");
         assert_eq!(a, b, "case {i}");
     }
