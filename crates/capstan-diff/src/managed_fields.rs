@@ -169,10 +169,15 @@ pub(crate) fn skeleton(set: &FieldSet) -> Value {
     for (elem, child) in &set.children {
         match elem {
             PathElem::Key(key) => {
-                let mut item = key.clone();
-                if let Value::Object(fields) = skeleton(child) {
-                    for (k, v) in fields {
-                        item.entry(k).or_insert(v);
+                // Key fields identify the item; only those the manager set itself (listed as `f:`
+                // children) are owned. A defaulted key field (a port's protocol) is not.
+                let mut item = match skeleton(child) {
+                    Value::Object(fields) => fields,
+                    _ => Map::new(),
+                };
+                for (k, v) in key {
+                    if item.contains_key(k) {
+                        item.insert(k.clone(), v.clone());
                     }
                 }
                 items.push(Value::Object(item));
