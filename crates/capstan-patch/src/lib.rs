@@ -4,6 +4,7 @@
 //! (`metadata.managedFields` in the FieldsV1 encoding, conflicts, removal of fields a manager
 //! stopped applying).
 
+mod depth;
 mod error;
 mod json_patch;
 mod merge;
@@ -11,6 +12,7 @@ pub mod schema;
 pub mod ssa;
 pub mod strategic;
 
+pub use depth::{MAX_DEPTH, within_depth};
 pub use error::PatchError;
 pub use json_patch::{apply_json_patch, json_equal, parse_pointer};
 pub use merge::{apply_merge_patch, create_merge_patch};

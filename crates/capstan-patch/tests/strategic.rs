@@ -392,6 +392,29 @@ fn malformed_patches_are_errors_naming_the_field() {
 }
 
 #[test]
+fn documents_nested_too_deeply_are_refused() {
+    let mut deep = json!(1);
+    for _ in 0..=capstan_patch::MAX_DEPTH {
+        deep = json!({ "a": deep });
+    }
+    let err = apply_strategic_merge_patch(&json!({}), &deep, "v1", "ConfigMap").unwrap_err();
+    assert!(err.to_string().contains("deeper than"), "{err}");
+    assert!(
+        capstan_patch::three_way_strategic_patch(None, &deep, &json!({}), "v1", "ConfigMap")
+            .is_err()
+    );
+    let req = capstan_patch::ssa::ApplyRequest {
+        manager: "m",
+        force: false,
+        api_version: "v1",
+        kind: "ConfigMap",
+        now: "2026-01-01T00:00:00Z",
+        subresource: None,
+    };
+    assert!(capstan_patch::ssa::apply(None, &deep, &req).is_err());
+}
+
+#[test]
 fn empty_patch_is_identity() {
     let doc =
         deploy(json!({"containers":[{"name":"a","image":"1","env":[{"name":"X","value":"y"}]}]}));

@@ -141,6 +141,14 @@ pub fn apply(
             "metadata.managedFields must be nil in an applied configuration".into(),
         ));
     }
+    if !crate::within_depth(applied, crate::MAX_DEPTH)
+        || live.is_some_and(|l| !crate::within_depth(l, crate::MAX_DEPTH))
+    {
+        return Err(ApplyError::Invalid(format!(
+            "the object nests deeper than {} levels",
+            crate::MAX_DEPTH
+        )));
+    }
     let ty = schema::root(req.api_version, req.kind);
     let live = live.filter(|v| v.is_object());
     let old_entries = decode_entries(live);

@@ -38,6 +38,7 @@ pub fn apply_strategic_merge_patch(
             format!("the patch must be a JSON object, got {}", type_name(patch)),
         )
     })?;
+    check_depth(&[doc, &Value::Object(patch.clone())])?;
     let original = doc.as_object().cloned().unwrap_or_default();
     let merged = apply::merge_map(original, patch, schema::root(api_version, kind), "")?;
     Ok(Value::Object(merged))
@@ -58,6 +59,10 @@ pub fn three_way_strategic_patch(
     api_version: &str,
     kind: &str,
 ) -> Result<Value, PatchError> {
+    check_depth(&[modified, current])?;
+    if let Some(o) = original {
+        check_depth(&[o])?;
+    }
     let modified = as_object(modified, "modified")?;
     let current = as_object(current, "current")?;
     let original = match original {
@@ -75,6 +80,7 @@ pub fn two_way_strategic_patch(
     api_version: &str,
     kind: &str,
 ) -> Result<Value, PatchError> {
+    check_depth(&[original, modified])?;
     let original = as_object(original, "original")?;
     let modified = as_object(modified, "modified")?;
     let patch = three_way::two_way(original, modified, schema::root(api_version, kind))?;
@@ -91,4 +97,18 @@ fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Pat
             ),
         )
     })
+}
+
+fn check_depth(docs: &[&Value]) -> Result<(), PatchError> {
+    if docs
+        .iter()
+        .all(|d| crate::within_depth(d, crate::MAX_DEPTH))
+    {
+        Ok(())
+    } else {
+        Err(PatchError::strategic(
+            "",
+            format!("the document nests deeper than {} levels", crate::MAX_DEPTH),
+        ))
+    }
 }
