@@ -174,6 +174,44 @@ impl SystemDiffSettings {
         Ok(settings)
     }
 
+    /// Reads the diff settings of an argocd-cm ConfigMap object (e.g. `--settings argocd-cm.yaml`).
+    pub fn from_config_map(config_map: &serde_json::Value) -> Result<Self, DiffError> {
+        use serde_json::Value;
+        let settings_error = |message: String| DiffError::Settings {
+            key: "argocd-cm".into(),
+            message,
+        };
+        let kind = config_map.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind != "ConfigMap" {
+            return Err(settings_error(format!(
+                "expected a ConfigMap, got kind {kind:?}"
+            )));
+        }
+        let mut data = BTreeMap::new();
+        match config_map.get("data") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (key, value) in map {
+                    match value {
+                        Value::String(s) => data.insert(key.clone(), s.clone()),
+                        Value::Bool(_) | Value::Number(_) => {
+                            data.insert(key.clone(), value.to_string())
+                        }
+                        other => {
+                            return Err(settings_error(format!(
+                                "data.{key}: expected a string, got {other}"
+                            )));
+                        }
+                    };
+                }
+            }
+            Some(other) => {
+                return Err(settings_error(format!("data: expected a map, got {other}")));
+            }
+        }
+        Self::from_config_map_data(&data)
+    }
+
     /// Options for an application: its own rules followed by the system-wide ones.
     pub fn options_for_app(&self, app_rules: &[IgnoreDifferencesRule]) -> DiffOptions {
         let mut ignore_differences = app_rules.to_vec();

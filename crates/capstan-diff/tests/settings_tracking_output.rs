@@ -285,3 +285,23 @@ fn compare_options_and_sync_status() {
         SyncStatusCode::Synced
     );
 }
+
+#[test]
+fn settings_from_config_map_object_and_thread_safety() {
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-cm"},
+        "data": {"resource.compareoptions": "ignoreResourceStatusField: off\n"}});
+    let settings = SystemDiffSettings::from_config_map(&cm).unwrap();
+    assert_eq!(
+        settings.compare.ignore_resource_status_field,
+        StatusFieldMode::Off
+    );
+    let bad = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"resource.compareoptions": {"nested": true}}});
+    assert!(
+        SystemDiffSettings::from_config_map(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("data.resource.compareoptions")
+    );
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<capstan_diff::Differ>();
+}

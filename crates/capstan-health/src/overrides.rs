@@ -102,6 +102,17 @@ impl HealthOverrides {
         Ok(overrides)
     }
 
+    /// Reads the health customizations of an argocd-cm ConfigMap object (e.g. `--settings argocd-cm.yaml`).
+    pub fn from_config_map(config_map: &Value) -> Result<Self, OverrideError> {
+        let data = capstan_lua::config_map_data(config_map).map_err(|message| {
+            OverrideError::InvalidKey {
+                key: "argocd-cm".into(),
+                message,
+            }
+        })?;
+        Self::from_config_map_data(&data)
+    }
+
     /// Adds a script for `group/Kind` (or `Kind`), which may contain wildcards such as `*.crossplane.io/*`.
     pub fn insert(&mut self, key: &str, script: impl Into<String>) -> Result<(), OverrideError> {
         let script = script.into();

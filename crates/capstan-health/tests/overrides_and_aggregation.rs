@@ -281,3 +281,28 @@ fn assess_all_reports_identity_and_serialises() {
     let text = serde_json::to_value(&all).unwrap();
     assert_eq!(text[0]["health"], json!({"status": "Healthy"}));
 }
+
+#[test]
+fn from_config_map_object_and_thread_safety() {
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-cm"},
+        "data": {"resource.customizations.health.ConfigMap": "return {status = 'Degraded'}", "url": "https://cd"}});
+    let overrides = HealthOverrides::from_config_map(&cm).unwrap();
+    assert_eq!(
+        assess(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+            &overrides
+        )
+        .unwrap()
+        .status,
+        HealthStatus::Degraded
+    );
+    let not_cm = json!({"apiVersion": "v1", "kind": "Secret", "data": {}});
+    assert!(
+        HealthOverrides::from_config_map(&not_cm)
+            .unwrap_err()
+            .to_string()
+            .contains("Secret")
+    );
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<HealthOverrides>();
+}

@@ -134,6 +134,15 @@ impl ActionOverrides {
         Ok(ActionOverrides { by_key })
     }
 
+    /// Reads the actions of an argocd-cm ConfigMap object.
+    pub fn from_config_map(config_map: &Value) -> Result<Self, LuaError> {
+        let data = config_map_data(config_map).map_err(|message| LuaError::Config {
+            key: "argocd-cm".into(),
+            message,
+        })?;
+        Self::from_config_map_data(&data)
+    }
+
     /// Adds or replaces the actions of `group/Kind`.
     pub fn insert(&mut self, group: &str, kind: &str, actions: ResourceActions) {
         self.by_key.insert(config_key(group, kind), actions);
@@ -165,6 +174,31 @@ fn parse_actions(key: &str, yaml: &str) -> Result<ResourceActions, LuaError> {
         key: key.to_string(),
         message: e.to_string(),
     })
+}
+
+/// The `data` of a ConfigMap object (e.g. a parsed argocd-cm.yaml) as a string map.
+pub fn config_map_data(config_map: &Value) -> Result<BTreeMap<String, String>, String> {
+    let kind = config_map.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind != "ConfigMap" {
+        return Err(format!("expected a ConfigMap, got kind {kind:?}"));
+    }
+    let mut out = BTreeMap::new();
+    match config_map.get("data") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(data)) => {
+            for (key, value) in data {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Number(n) => n.to_string(),
+                    other => return Err(format!("data.{key}: expected a string, got {other}")),
+                };
+                out.insert(key.clone(), text);
+            }
+        }
+        Some(other) => return Err(format!("data: expected a map, got {other}")),
+    }
+    Ok(out)
 }
 
 /// Argo CD's override key: `Kind` for the core group, `group/Kind` otherwise.

@@ -24,7 +24,8 @@ mod sandbox;
 
 pub use actions::{
     ACTIONS_KEY_PREFIX, ActionDefinition, ActionOverrides, ImpactedResource, K8sOperation,
-    ResourceAction, ResourceActionParam, ResourceActions, config_key, override_key,
+    ResourceAction, ResourceActionParam, ResourceActions, config_key, config_map_data,
+    override_key,
 };
 pub use error::LuaError;
 pub use health::{LuaHealth, VALID_HEALTH_STATUSES};
