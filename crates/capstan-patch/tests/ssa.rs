@@ -389,6 +389,59 @@ fn update_moves_changed_fields_and_keeps_time_when_nothing_changes() {
 }
 
 #[test]
+fn clients_can_overwrite_or_strip_managed_fields_but_not_clear_them_by_accident() {
+    let live = ssa::apply(None, &deployment(1, json!([])), &req("kubectl", T0)).expect("apply");
+    // An empty list is ignored: the stored managedFields stay.
+    let mut empty = live.clone();
+    empty["metadata"]["managedFields"] = json!([]);
+    let got = ssa::record_update(
+        Some(&live),
+        &empty,
+        "editor",
+        "apps/v1",
+        "Deployment",
+        T1,
+        None,
+    );
+    assert_eq!(got, live);
+    // `[{}]` strips them.
+    let mut strip = live.clone();
+    strip["metadata"]["managedFields"] = json!([{}]);
+    let got = ssa::record_update(
+        Some(&live),
+        &strip,
+        "editor",
+        "apps/v1",
+        "Deployment",
+        T1,
+        None,
+    );
+    assert!(
+        got["metadata"].get("managedFields").is_none(),
+        "{}",
+        got["metadata"]
+    );
+    // Another list replaces them.
+    let mut other = live.clone();
+    other["metadata"]["managedFields"] = json!([{"manager": "someone", "operation": "Update",
+        "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]);
+    let got = ssa::record_update(
+        Some(&live),
+        &other,
+        "editor",
+        "apps/v1",
+        "Deployment",
+        T1,
+        None,
+    );
+    assert_eq!(
+        ssa::managed_paths(&got, "someone"),
+        vec![".spec.replicas".to_string()]
+    );
+    assert!(ssa::managed_paths(&got, "kubectl").is_empty());
+}
+
+#[test]
 fn status_is_owned_only_through_the_status_subresource() {
     let live = ssa::apply(None, &deployment(1, json!([])), &req("kubectl", T0)).expect("apply");
     let mut with_status = live.clone();

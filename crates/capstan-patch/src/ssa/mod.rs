@@ -241,8 +241,9 @@ pub fn apply(
 /// whose value changed or that were added move to this manager's Update entry and leave the
 /// other managers' sets; removed fields leave every set. Returns `new` with managedFields set.
 ///
-/// If `new` carries managedFields different from `old`'s, the client is resetting ownership
-/// and those are the starting point (`[]` clears it all).
+/// As in Kubernetes: if `new` carries a non-empty managedFields list different from `old`'s,
+/// the client is overwriting ownership and that list is the starting point; `[{}]` strips
+/// managedFields from the object altogether; an empty list or none keeps the stored ones.
 pub fn record_update(
     old: Option<&Value>,
     new: &Value,
@@ -264,7 +265,19 @@ pub fn record_update(
             .cloned()
     };
     let new_mf = managed_of(Some(new));
-    let reset = new_mf.is_some() && new_mf != managed_of(old);
+    if let Some(Value::Array(list)) = &new_mf
+        && let [Value::Object(only)] = list.as_slice()
+        && only.is_empty()
+    {
+        // `managedFields: [{}]` strips ownership tracking from the object entirely.
+        let mut out = without_managed_fields(new);
+        set_managed_fields(&mut out, None);
+        return out;
+    }
+    // An empty list (or null) is treated as "not sent", so that clients unaware of the field
+    // never clear it; other managedFields that differ from the stored ones replace them.
+    let reset = matches!(&new_mf, Some(Value::Array(list)) if !list.is_empty())
+        && new_mf != managed_of(old);
     let mut entries = if reset {
         decode_entries(Some(new))
     } else {
