@@ -1,0 +1,203 @@
+//! Errors of the repository server. Messages name the repository, revision, path and file where known,
+//! and never contain credentials or the content of a refused file.
+
+/// A Git operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitError {
+    /// The server refused the credentials (or asked for some and none were given).
+    #[error("repository {repo}: authentication failed: {detail}")]
+    Authentication {
+        /// Repository URL (without credentials).
+        repo: String,
+        /// Git's message, with credentials removed.
+        detail: String,
+    },
+    /// The repository could not be reached or read.
+    #[error("repository {repo}: {detail}")]
+    Unreachable {
+        /// Repository URL (without credentials).
+        repo: String,
+        /// Git's message, with credentials removed.
+        detail: String,
+    },
+    /// The revision names no branch, tag or commit.
+    #[error("repository {repo}: unknown revision {revision:?}")]
+    UnknownRevision {
+        /// Repository URL.
+        repo: String,
+        /// The revision asked for.
+        revision: String,
+    },
+    /// A Git command took too long.
+    #[error("repository {repo}: git {operation} timed out after {seconds} s")]
+    Timeout {
+        /// Repository URL.
+        repo: String,
+        /// What was running (`fetch`, `ls-remote`, ...).
+        operation: String,
+        /// The limit.
+        seconds: u64,
+    },
+    /// The URL is not one Capstan can clone.
+    #[error("repository {repo}: {detail}")]
+    InvalidUrl {
+        /// Repository URL.
+        repo: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Local I/O around the cache failed.
+    #[error("repository {repo}: {detail}")]
+    Io {
+        /// Repository URL.
+        repo: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// Manifest generation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A Git problem.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The application path does not exist in the commit.
+    #[error("repository {repo} at {revision}: path {path:?} does not exist")]
+    MissingPath {
+        /// Repository URL.
+        repo: String,
+        /// Resolved commit.
+        revision: String,
+        /// Path asked for.
+        path: String,
+    },
+    /// A path (application path, value file, file parameter, library, symlink) resolves outside the
+    /// repository checkout.
+    #[error("repository {repo} at {revision}: {what} {path:?} resolves outside the repository")]
+    OutsideRepository {
+        /// Repository URL.
+        repo: String,
+        /// Resolved commit.
+        revision: String,
+        /// What the path is (`value file`, `symlink`, ...).
+        what: String,
+        /// The path as given (never the file's content).
+        path: String,
+    },
+    /// A manifest file could not be read as Kubernetes objects.
+    #[error("{0}")]
+    Manifest(Box<ManifestProblem>),
+    /// A tool (kustomize, helm, a plugin, jsonnet) failed.
+    #[error("repository {repo} at {revision}, path {path:?}: {tool} failed: {message}")]
+    Tool {
+        /// Repository URL.
+        repo: String,
+        /// Resolved commit.
+        revision: String,
+        /// Application path.
+        path: String,
+        /// The tool.
+        tool: String,
+        /// Its error output.
+        message: String,
+    },
+    /// The source specification is invalid.
+    #[error("invalid source: {0}")]
+    InvalidSource(String),
+    /// Local I/O failed.
+    #[error("{context}: {detail}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        detail: String,
+    },
+}
+
+impl RenderError {
+    pub(crate) fn io(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        RenderError::Io {
+            context: context.into(),
+            detail: err.to_string(),
+        }
+    }
+}
+
+/// A manifest file that could not be read as Kubernetes objects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("repository {repo} at {revision}, path {path:?}: {file}:{line}:{column}: {message}")]
+pub struct ManifestProblem {
+    /// Repository URL.
+    pub repo: String,
+    /// Resolved commit.
+    pub revision: String,
+    /// Application path.
+    pub path: String,
+    /// File, relative to the application path.
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// 1-based column (0 when unknown).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Where a render happens, for error messages.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    /// Repository URL.
+    pub repo: String,
+    /// Resolved commit.
+    pub revision: String,
+    /// Application path.
+    pub path: String,
+}
+
+impl Place {
+    pub(crate) fn tool(&self, tool: &str, message: impl Into<String>) -> RenderError {
+        RenderError::Tool {
+            repo: self.repo.clone(),
+            revision: self.revision.clone(),
+            path: self.path.clone(),
+            tool: tool.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn outside(&self, what: &str, path: impl Into<String>) -> RenderError {
+        RenderError::OutsideRepository {
+            repo: self.repo.clone(),
+            revision: self.revision.clone(),
+            what: what.to_string(),
+            path: path.into(),
+        }
+    }
+
+    pub(crate) fn manifest(
+        &self,
+        file: impl Into<String>,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> RenderError {
+        RenderError::Manifest(Box::new(ManifestProblem {
+            repo: self.repo.clone(),
+            revision: self.revision.clone(),
+            path: self.path.clone(),
+            file: file.into(),
+            line,
+            column,
+            message: message.into(),
+        }))
+    }
+
+    pub(crate) fn missing(&self) -> RenderError {
+        RenderError::MissingPath {
+            repo: self.repo.clone(),
+            revision: self.revision.clone(),
+            path: self.path.clone(),
+        }
+    }
+}

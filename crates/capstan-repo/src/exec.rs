@@ -1,0 +1,261 @@
+//! Running external programs (git, kustomize, helm, plugins) with a scrubbed environment and a timeout.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+/// Most output kept from a tool (stdout); a tool printing more is an error.
+const MAX_STDOUT: usize = 256 * 1024 * 1024;
+/// Most error output kept for messages.
+const MAX_STDERR: usize = 64 * 1024;
+
+/// One program to run.
+#[derive(Debug, Clone)]
+pub struct ToolCommand {
+    /// Program (name looked up on `PATH`, or a path).
+    pub program: PathBuf,
+    /// Arguments.
+    pub args: Vec<OsString>,
+    /// Working directory.
+    pub dir: Option<PathBuf>,
+    /// Environment: only these variables (plus `PATH`, `HOME`, `LANG` and `TMPDIR` of this process
+    /// unless set here) reach the program.
+    pub env: Vec<(String, String)>,
+    /// Time limit.
+    pub timeout: Duration,
+}
+
+/// Result of a finished program.
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error (truncated).
+    pub stderr: String,
+}
+
+impl ToolOutput {
+    /// True when the program exited with 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Why a program could not run to completion.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// The program could not be started.
+    #[error("cannot run {program}: {detail}")]
+    Spawn {
+        /// Program name.
+        program: String,
+        /// OS error.
+        detail: String,
+    },
+    /// The time limit passed; the program was killed.
+    #[error("{program} timed out after {seconds} s")]
+    Timeout {
+        /// Program name.
+        program: String,
+        /// The limit.
+        seconds: u64,
+    },
+    /// Output could not be read or was too large.
+    #[error("{program}: {detail}")]
+    Output {
+        /// Program name.
+        program: String,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl ToolCommand {
+    /// A command with no arguments, no extra environment and the given timeout.
+    pub fn new(program: impl Into<PathBuf>, timeout: Duration) -> Self {
+        ToolCommand {
+            program: program.into(),
+            args: Vec::new(),
+            dir: None,
+            env: Vec::new(),
+            timeout,
+        }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    fn program_name(&self) -> String {
+        self.program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.program.display().to_string())
+    }
+
+    /// Runs the program to completion, killing it (and its process group) at the timeout.
+    pub async fn run(&self) -> Result<ToolOutput, ExecError> {
+        let name = self.program_name();
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        for key in ["PATH", "HOME", "LANG", "TMPDIR"] {
+            if !self.env.iter().any(|(k, _)| k == key)
+                && let Some(value) = std::env::var_os(key)
+            {
+                cmd.env(key, value);
+            }
+        }
+        for (key, value) in &self.env {
+            cmd.env(key, value);
+        }
+        if let Some(dir) = &self.dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd.spawn().map_err(|e| ExecError::Spawn {
+            program: name.clone(),
+            detail: e.to_string(),
+        })?;
+        let pid = child.id();
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let work = async {
+            let out = async {
+                let mut buf = Vec::new();
+                if let Some(s) = stdout.as_mut() {
+                    let mut limited = s.take(MAX_STDOUT as u64 + 1);
+                    limited.read_to_end(&mut buf).await?;
+                }
+                Ok::<_, std::io::Error>(buf)
+            };
+            let err = async {
+                let mut buf = Vec::new();
+                if let Some(s) = stderr.as_mut() {
+                    let mut chunk = [0u8; 8192];
+                    loop {
+                        let n = s.read(&mut chunk).await?;
+                        if n == 0 {
+                            break;
+                        }
+                        if buf.len() < MAX_STDERR {
+                            buf.extend_from_slice(&chunk[..n.min(MAX_STDERR - buf.len())]);
+                        }
+                    }
+                }
+                Ok::<_, std::io::Error>(buf)
+            };
+            let (out, err) = tokio::join!(out, err);
+            let status = child.wait().await;
+            (out, err, status)
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Err(_) => {
+                kill_group(pid);
+                Err(ExecError::Timeout {
+                    program: name,
+                    seconds: self.timeout.as_secs(),
+                })
+            }
+            Ok((out, err, status)) => {
+                let stdout = out.map_err(|e| ExecError::Output {
+                    program: name.clone(),
+                    detail: e.to_string(),
+                })?;
+                if stdout.len() > MAX_STDOUT {
+                    return Err(ExecError::Output {
+                        program: name,
+                        detail: format!("output larger than {MAX_STDOUT} bytes"),
+                    });
+                }
+                let stderr = String::from_utf8_lossy(&err.unwrap_or_default()).into_owned();
+                let status = status.map_err(|e| ExecError::Output {
+                    program: name.clone(),
+                    detail: e.to_string(),
+                })?;
+                Ok(ToolOutput {
+                    code: status.code(),
+                    stdout,
+                    stderr,
+                })
+            }
+        }
+    }
+}
+
+/// Kills the process group a timed-out program leads (its children included).
+fn kill_group(pid: Option<u32>) {
+    // The group id is the child's pid (it was started with `process_group(0)`); never signal
+    // anything that is not such a group.
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn environment_is_scrubbed() {
+        // cargo sets CARGO_MANIFEST_DIR for test processes; the child must not inherit it.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let out = ToolCommand::new("sh", Duration::from_secs(10))
+            .args(["-c", "echo \"${CARGO_MANIFEST_DIR-unset}:$MINE\""])
+            .env("MINE", "yes")
+            .run()
+            .await
+            .unwrap();
+        assert!(out.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "unset:yes");
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_program() {
+        let started = std::time::Instant::now();
+        let err = ToolCommand::new("sh", Duration::from_millis(300))
+            .args(["-c", "sleep 30 & sleep 30"])
+            .run()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ExecError::Timeout { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,384 @@
+//! The Git layer: one bare cache per repository, revision resolution with an ls-remote check, fetches
+//! shared by concurrent requests (a per-repository lock that never blocks other repositories), and
+//! read-only checkouts of a commit (with submodules) for rendering.
+//!
+//! Git itself runs as the `git` program, as Argo CD does, with a scrubbed environment, no terminal
+//! prompts, credentials passed through the environment and private files (see [`auth`]), and timeouts.
+
+pub mod auth;
+mod checkout;
+mod runner;
+pub mod url;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use capstan_settings::RepoCreds;
+
+pub use auth::SshOptions;
+pub use checkout::Checkout;
+use runner::GitRunner;
+pub use url::{RepoUrl, Transport};
+
+use crate::error::GitError;
+
+/// Supplies credentials for a repository URL (repository Secrets, repo-creds templates).
+pub trait CredentialSource: Send + Sync {
+    /// Credentials for `url`, if any.
+    fn credentials(&self, url: &str) -> Option<RepoCreds>;
+}
+
+/// No credentials for anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCredentials;
+
+impl CredentialSource for NoCredentials {
+    fn credentials(&self, _url: &str) -> Option<RepoCreds> {
+        None
+    }
+}
+
+/// Settings of the Git cache.
+#[derive(Debug, Clone)]
+pub struct GitSettings {
+    /// Directory holding the bare caches and checkouts.
+    pub root: PathBuf,
+    /// Time limit of one git command.
+    pub timeout: Duration,
+    /// How long an ls-remote answer is reused when the caller does not ask for a refresh.
+    pub refs_ttl: Duration,
+    /// ssh options.
+    pub ssh: SshOptions,
+    /// Most checkouts kept on disk.
+    pub max_checkouts: usize,
+}
+
+impl GitSettings {
+    /// Defaults under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        GitSettings {
+            root: root.into(),
+            timeout: Duration::from_secs(90),
+            refs_ttl: Duration::from_secs(30),
+            ssh: SshOptions::default(),
+            max_checkouts: 64,
+        }
+    }
+}
+
+/// The refs a remote advertises.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refs {
+    /// Commit of `HEAD`.
+    pub head: Option<String>,
+    /// Full ref name -> commit (annotated tags peeled).
+    pub refs: BTreeMap<String, String>,
+}
+
+impl Refs {
+    /// Resolves a symbolic revision against the advertised refs.
+    pub fn lookup(&self, revision: &str) -> Option<&String> {
+        let rev = revision.trim();
+        if rev.is_empty() || rev == "HEAD" {
+            return self.head.as_ref();
+        }
+        for candidate in [
+            rev.to_string(),
+            format!("refs/heads/{rev}"),
+            format!("refs/tags/{rev}"),
+        ] {
+            if let Some(c) = self.refs.get(&candidate) {
+                return Some(c);
+            }
+        }
+        None
+    }
+}
+
+type RepoLock = Arc<tokio::sync::Mutex<()>>;
+/// (repository, from commit, to commit) -> changed files.
+type DiffCache = Mutex<HashMap<(String, String, String), Arc<Vec<String>>>>;
+
+/// The cache of all repositories.
+pub struct GitCache {
+    settings: GitSettings,
+    creds: Arc<dyn CredentialSource>,
+    locks: Mutex<HashMap<String, RepoLock>>,
+    refs: Mutex<HashMap<String, (Instant, Arc<Refs>)>>,
+    checkouts: checkout::CheckoutStore,
+    diffs: DiffCache,
+}
+
+fn is_full_sha(rev: &str) -> bool {
+    rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_short_sha(rev: &str) -> bool {
+    (4..40).contains(&rev.len()) && rev.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl GitCache {
+    /// A cache under `settings.root` using `creds` for credentials.
+    pub fn new(
+        settings: GitSettings,
+        creds: Arc<dyn CredentialSource>,
+    ) -> Result<GitCache, GitError> {
+        let io = |e: std::io::Error| GitError::Io {
+            repo: settings.root.display().to_string(),
+            detail: e.to_string(),
+        };
+        std::fs::create_dir_all(settings.root.join("repos")).map_err(io)?;
+        let checkouts =
+            checkout::CheckoutStore::new(settings.root.join("checkouts"), settings.max_checkouts)
+                .map_err(io)?;
+        Ok(GitCache {
+            settings,
+            creds,
+            locks: Mutex::new(HashMap::new()),
+            refs: Mutex::new(HashMap::new()),
+            checkouts,
+            diffs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn lock_for(&self, key: &str) -> RepoLock {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(key.to_string()).or_default().clone()
+    }
+
+    fn runner(&self, url: &RepoUrl) -> Result<GitRunner, GitError> {
+        let creds = self.creds.credentials(&url.url);
+        GitRunner::new(
+            url.clone(),
+            creds.as_ref(),
+            &self.settings,
+            self.settings.root.join("repos").join(url.cache_dir_name()),
+        )
+    }
+
+    /// Resolves `revision` (HEAD, branch, tag, full or short SHA) of `url` to a commit present in
+    /// the local cache, fetching only when the commit is not there yet. `refresh` re-asks the remote
+    /// for its refs instead of reusing a recent answer.
+    pub async fn resolve(
+        &self,
+        raw_url: &str,
+        revision: &str,
+        refresh: bool,
+    ) -> Result<String, GitError> {
+        let url = RepoUrl::parse(raw_url).map_err(|detail| GitError::InvalidUrl {
+            repo: url::redact_url(raw_url),
+            detail,
+        })?;
+        let runner = self.runner(&url)?;
+        let rev = revision.trim();
+        if is_full_sha(rev) {
+            let sha = rev.to_ascii_lowercase();
+            self.ensure_commit(&runner, &sha, true).await?;
+            return Ok(sha);
+        }
+        let refs = self.remote_refs(&runner, refresh).await?;
+        if let Some(commit) = refs.lookup(rev) {
+            let commit = commit.clone();
+            self.ensure_commit(&runner, &commit, false).await?;
+            return Ok(commit);
+        }
+        if is_short_sha(rev) {
+            let lock = self.lock_for(&url.cache_key());
+            let _guard = lock.lock().await;
+            runner.init().await?;
+            if let Some(sha) = runner.rev_parse_commit(rev).await? {
+                return Ok(sha);
+            }
+            runner.fetch_all().await?;
+            if let Some(sha) = runner.rev_parse_commit(rev).await? {
+                return Ok(sha);
+            }
+        }
+        Err(GitError::UnknownRevision {
+            repo: runner.display_url(),
+            revision: revision.to_string(),
+        })
+    }
+
+    async fn remote_refs(&self, runner: &GitRunner, refresh: bool) -> Result<Arc<Refs>, GitError> {
+        let key = runner.url.cache_key();
+        if !refresh {
+            let cached = self.refs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, refs)) = cached.get(&key)
+                && at.elapsed() < self.settings.refs_ttl
+            {
+                return Ok(refs.clone());
+            }
+        }
+        let refs = Arc::new(runner.ls_remote().await?);
+        self.refs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (Instant::now(), refs.clone()));
+        Ok(refs)
+    }
+
+    /// Makes `sha` present in the bare cache; concurrent callers for one repository wait for a single
+    /// fetch and then find the commit there.
+    async fn ensure_commit(
+        &self,
+        runner: &GitRunner,
+        sha: &str,
+        fetch_exact: bool,
+    ) -> Result<(), GitError> {
+        let lock = self.lock_for(&runner.url.cache_key());
+        let _guard = lock.lock().await;
+        runner.init().await?;
+        if runner.has_commit(sha).await? {
+            return Ok(());
+        }
+        runner.fetch_all().await?;
+        if runner.has_commit(sha).await? {
+            return Ok(());
+        }
+        if fetch_exact {
+            // A commit no branch or tag points to (for example a pull-request head).
+            let _ = runner.fetch_sha(sha).await;
+            if runner.has_commit(sha).await? {
+                return Ok(());
+            }
+        }
+        Err(GitError::UnknownRevision {
+            repo: runner.display_url(),
+            revision: sha.to_string(),
+        })
+    }
+
+    /// A read-only checkout of `commit` (already resolved) with its submodules, shared by every
+    /// render of that commit.
+    pub async fn checkout(&self, raw_url: &str, commit: &str) -> Result<Arc<Checkout>, GitError> {
+        let url = RepoUrl::parse(raw_url).map_err(|detail| GitError::InvalidUrl {
+            repo: url::redact_url(raw_url),
+            detail,
+        })?;
+        let key = format!("{}-{}", url.cache_dir_name(), commit);
+        if let Some(found) = self.checkouts.get(&key) {
+            return Ok(found);
+        }
+        let lock = self.lock_for(&format!("checkout:{key}"));
+        let _guard = lock.lock().await;
+        if let Some(found) = self.checkouts.get(&key) {
+            return Ok(found);
+        }
+        let runner = self.runner(&url)?;
+        let staging = self.checkouts.staging_dir(&key).map_err(|e| GitError::Io {
+            repo: runner.display_url(),
+            detail: e.to_string(),
+        })?;
+        runner.read_tree_into(commit, &staging).await?;
+        self.checkout_submodules(&runner, commit, &staging, 0)
+            .await?;
+        self.checkouts
+            .publish(&key, &staging)
+            .map_err(|e| GitError::Io {
+                repo: runner.display_url(),
+                detail: e.to_string(),
+            })
+    }
+
+    fn checkout_submodules<'a>(
+        &'a self,
+        runner: &'a GitRunner,
+        commit: &'a str,
+        dir: &'a Path,
+        depth: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), GitError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let gitlinks = runner.gitlinks(commit).await?;
+            if gitlinks.is_empty() || depth > 4 {
+                return Ok(());
+            }
+            let modules = checkout::read_gitmodules(dir);
+            for (path, sha) in gitlinks {
+                let Some(sub_url) = modules.get(&path) else {
+                    continue;
+                };
+                let sub_url = url::resolve_relative(&runner.url.url, sub_url);
+                let parsed = RepoUrl::parse(&sub_url).map_err(|detail| GitError::InvalidUrl {
+                    repo: url::redact_url(&sub_url),
+                    detail,
+                })?;
+                let sub_runner = self.runner(&parsed)?;
+                self.ensure_commit(&sub_runner, &sha, true).await?;
+                let target = checkout::confined_join(dir, &path).ok_or_else(|| GitError::Io {
+                    repo: runner.display_url(),
+                    detail: format!("submodule path {path:?} leaves the repository"),
+                })?;
+                sub_runner.read_tree_into(&sha, &target).await?;
+                self.checkout_submodules(&sub_runner, &sha, &target, depth + 1)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Files changed between two commits of a repository (both must be in the cache).
+    pub async fn changed_files(
+        &self,
+        raw_url: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Arc<Vec<String>>, GitError> {
+        let url = RepoUrl::parse(raw_url).map_err(|detail| GitError::InvalidUrl {
+            repo: url::redact_url(raw_url),
+            detail,
+        })?;
+        let key = (url.cache_key(), from.to_string(), to.to_string());
+        if let Some(found) = self
+            .diffs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(found.clone());
+        }
+        let runner = self.runner(&url)?;
+        let files = Arc::new(runner.diff_names(from, to).await?);
+        let mut diffs = self.diffs.lock().unwrap_or_else(|p| p.into_inner());
+        if diffs.len() > 4096 {
+            diffs.clear();
+        }
+        diffs.insert(key, files.clone());
+        Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_lookup_prefers_exact_then_branch_then_tag() {
+        let mut refs = Refs {
+            head: Some("h".into()),
+            ..Default::default()
+        };
+        refs.refs.insert("refs/heads/main".into(), "b".into());
+        refs.refs.insert("refs/tags/v1".into(), "t".into());
+        assert_eq!(refs.lookup("HEAD").map(String::as_str), Some("h"));
+        assert_eq!(refs.lookup("").map(String::as_str), Some("h"));
+        assert_eq!(refs.lookup("main").map(String::as_str), Some("b"));
+        assert_eq!(refs.lookup("v1").map(String::as_str), Some("t"));
+        assert_eq!(
+            refs.lookup("refs/heads/main").map(String::as_str),
+            Some("b")
+        );
+        assert_eq!(refs.lookup("nope"), None);
+    }
+
+    #[test]
+    fn sha_shapes() {
+        assert!(is_full_sha(&"a".repeat(40)));
+        assert!(!is_full_sha("main"));
+        assert!(is_short_sha("abc1234"));
+        assert!(!is_short_sha("main"));
+    }
+}
