@@ -102,6 +102,19 @@ pub const BUILTIN_CHECKS: &[BuiltinCheck] = &[
         versions: &["v1", "v2", "v2beta1", "v2beta2"],
         check: checks::hpa::check,
     },
+    // Argo CD ships these two as bundled Lua scripts (resource_customizations/); same behaviour here.
+    BuiltinCheck {
+        group: "batch",
+        kind: "CronJob",
+        versions: &["v1", "v1beta1"],
+        check: checks::cronjob::check,
+    },
+    BuiltinCheck {
+        group: "apiextensions.k8s.io",
+        kind: "CustomResourceDefinition",
+        versions: &["v1", "v1beta1"],
+        check: checks::crd::check,
+    },
 ];
 
 /// The check for a group and kind, wrapped with the version test; `None` when the kind has no check.

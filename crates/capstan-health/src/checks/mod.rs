@@ -1,6 +1,8 @@
 //! One module per kind with a built-in health check.
 
 pub(crate) mod apiservice;
+pub(crate) mod crd;
+pub(crate) mod cronjob;
 pub(crate) mod daemonset;
 pub(crate) mod deployment;
 pub(crate) mod hpa;
