@@ -143,6 +143,35 @@ impl ActionOverrides {
         Self::from_config_map_data(&data)
     }
 
+    /// The built-in actions (Deployment, StatefulSet, DaemonSet, CronJob) with the configured ones on
+    /// top: a configured kind replaces its built-in actions unless it sets `mergeBuiltinActions: true`,
+    /// in which case configured actions are added (and win over built-in ones of the same name).
+    pub fn with_builtin(self) -> Self {
+        let mut by_key: BTreeMap<String, ResourceActions> =
+            crate::builtin_actions::builtin_action_sets()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+        for (key, configured) in self.by_key {
+            match by_key.get_mut(&key) {
+                Some(builtin) if configured.merge_builtin_actions => {
+                    for def in configured.definitions {
+                        builtin.definitions.retain(|d| d.name != def.name);
+                        builtin.definitions.push(def);
+                    }
+                    if !configured.discovery_lua.trim().is_empty() {
+                        builtin.discovery_lua =
+                            merged_discovery(&builtin.discovery_lua, &configured.discovery_lua);
+                    }
+                }
+                _ => {
+                    by_key.insert(key, configured);
+                }
+            }
+        }
+        ActionOverrides { by_key }
+    }
+
     /// Adds or replaces the actions of `group/Kind`.
     pub fn insert(&mut self, group: &str, kind: &str, actions: ResourceActions) {
         self.by_key.insert(config_key(group, kind), actions);
@@ -161,6 +190,14 @@ impl ActionOverrides {
             .find(|d| d.name == name)
             .map(|d| d.action_lua.as_str())
     }
+}
+
+/// A discovery script returning the union of two discovery scripts' tables (the second wins).
+fn merged_discovery(first: &str, second: &str) -> String {
+    format!(
+        "local function __capstan_first()\n{first}\nend\nlocal function __capstan_second()\n{second}\nend\n\
+         local merged = __capstan_first() or {{}}\nfor k, v in pairs(__capstan_second() or {{}}) do merged[k] = v end\nreturn merged\n"
+    )
 }
 
 #[derive(Deserialize)]

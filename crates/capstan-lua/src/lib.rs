@@ -15,6 +15,7 @@
 //! Every run gets a fresh interpreter, with the resource as the global `obj`.
 
 mod actions;
+mod builtin_actions;
 mod convert;
 mod error;
 mod health;

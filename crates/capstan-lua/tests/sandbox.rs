@@ -356,3 +356,116 @@ fn empty_string_rep_does_not_spin() {
     assert_eq!(out, json!({"s": "", "t": "ababab"}));
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+#[test]
+fn builtin_actions_for_common_kinds() {
+    let overrides = ActionOverrides::default().with_builtin();
+    let sandbox = Sandbox::default();
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": []}}}});
+    let actions = sandbox
+        .discover_actions(
+            &overrides.get("apps", "Deployment").unwrap().discovery_lua,
+            &deployment,
+        )
+        .unwrap();
+    let summary: Vec<(&str, bool)> = actions
+        .iter()
+        .map(|a| (a.name.as_str(), a.disabled))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("pause", false),
+            ("restart", false),
+            ("resume", true),
+            ("scale", false)
+        ]
+    );
+    assert_eq!(actions[3].params[0].default, "2");
+
+    let restarted = sandbox
+        .run_action(
+            overrides
+                .action_script("apps", "Deployment", "restart")
+                .unwrap(),
+            &deployment,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+    let stamp = restarted[0].resource["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].as_str().unwrap();
+    assert!(stamp.ends_with('Z') && stamp.len() == 20, "{stamp}");
+
+    let mut params = BTreeMap::new();
+    params.insert("replicas".to_string(), "abc".to_string());
+    let err = sandbox
+        .run_action(
+            overrides
+                .action_script("apps", "Deployment", "scale")
+                .unwrap(),
+            &deployment,
+            &params,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("replicas must be a non-negative integer"),
+        "{err}"
+    );
+
+    let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly", "namespace": "ns", "uid": "u1"},
+        "spec": {"schedule": "0 0 * * *", "jobTemplate": {"metadata": {"labels": {"a": "b"}}, "spec": {"template": {"spec": {"restartPolicy": "Never"}}}}}});
+    let created = sandbox
+        .run_action(
+            overrides
+                .action_script("batch", "CronJob", "create-job")
+                .unwrap(),
+            &cronjob,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+    assert_eq!(created[0].operation, K8sOperation::Create);
+    let job = &created[0].resource;
+    assert_eq!(job["kind"], "Job");
+    assert!(
+        job["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("nightly-")
+    );
+    assert_eq!(job["metadata"]["ownerReferences"][0]["uid"], "u1");
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+
+    // configuration replaces built-in actions of a kind, or merges with mergeBuiltinActions
+    let mut data = BTreeMap::new();
+    data.insert(
+        "resource.customizations.actions.apps_DaemonSet".to_string(),
+        "discovery.lua: return {noop = {}}\ndefinitions:\n- name: noop\n  action.lua: return obj\n"
+            .to_string(),
+    );
+    data.insert("resource.customizations.actions.apps_StatefulSet".to_string(), "mergeBuiltinActions: true\ndiscovery.lua: return {noop = {}}\ndefinitions:\n- name: noop\n  action.lua: return obj\n".to_string());
+    let configured = ActionOverrides::from_config_map_data(&data)
+        .unwrap()
+        .with_builtin();
+    assert!(
+        configured
+            .action_script("apps", "DaemonSet", "restart")
+            .is_none()
+    );
+    assert!(
+        configured
+            .action_script("apps", "StatefulSet", "restart")
+            .is_some()
+    );
+    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"replicas": 1}});
+    let names: Vec<String> = sandbox
+        .discover_actions(
+            &configured.get("apps", "StatefulSet").unwrap().discovery_lua,
+            &sts,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["noop", "restart", "scale"]);
+}
