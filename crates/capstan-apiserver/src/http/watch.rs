@@ -40,8 +40,14 @@ impl Filter {
         if e.key.rkey != self.rkey || self.ns.as_deref().is_some_and(|n| n != e.key.ns) {
             return None;
         }
-        let now = self.matches(&e.object);
-        let before = e.prev.as_ref().is_some_and(|p| self.matches(p));
+        let obj = e.object();
+        let now = self.matches(&obj);
+        let selective = !self.labels.is_empty() || !self.fields.is_empty();
+        let before = if selective {
+            e.prev_object().is_some_and(|p| self.matches(&p))
+        } else {
+            e.prev.is_some()
+        };
         let ty = match e.etype {
             EventType::Added => now.then_some("ADDED"),
             EventType::Deleted => (now || before).then_some("DELETED"),
@@ -52,7 +58,7 @@ impl Filter {
                 (false, false) => None,
             },
         }?;
-        Some((ty, self.render(&e.object)))
+        Some((ty, self.render(&obj)))
     }
 
     fn render(&self, o: &Value) -> Value {
@@ -188,8 +194,12 @@ async fn pump(
     } else {
         since
     };
-    for o in snapshot.iter().filter(|o| filter.matches(o)) {
-        if tx.send(line("ADDED", filter.render(o))).await.is_err() {
+    for o in snapshot
+        .iter()
+        .map(|r| crate::store::decode(r))
+        .filter(|o| filter.matches(o))
+    {
+        if tx.send(line("ADDED", filter.render(&o))).await.is_err() {
             return;
         }
     }

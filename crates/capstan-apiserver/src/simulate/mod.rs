@@ -208,8 +208,12 @@ fn keys_for(cluster: &Cluster, ev: &crate::store::Event) -> Vec<ObjKey> {
     if WATCHED.contains(&ev.key.rkey.as_str()) {
         out.push(ev.key.clone());
     }
-    if let Some(refs) = ev
-        .object
+    // Only Pods and ReplicaSets have owners the simulation reconciles.
+    if !matches!(ev.key.rkey.as_str(), "/pods" | "apps/replicasets") {
+        return out;
+    }
+    let object = ev.object();
+    if let Some(refs) = object
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
     {

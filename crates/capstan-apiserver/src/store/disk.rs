@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use serde_json::{Value, json};
 
 use super::{Event, EventType, ObjKey};
 
@@ -26,8 +25,8 @@ fn rerr(e: impl Into<redb::Error>) -> DiskError {
 
 pub(super) struct Loaded {
     pub rv: u64,
-    pub objects: Vec<(ObjKey, Value)>,
-    pub events: Vec<(u64, EventType, ObjKey, Value)>,
+    pub objects: Vec<(ObjKey, Vec<u8>)>,
+    pub events: Vec<(u64, EventType, ObjKey, Vec<u8>)>,
 }
 
 pub(super) struct Disk {
@@ -60,37 +59,17 @@ impl Disk {
                 key: key_s.clone(),
                 message: "bad key".into(),
             })?;
-            let obj: Value = serde_json::from_slice(v.value()).map_err(|e| DiskError::Corrupt {
-                key: key_s.clone(),
-                message: e.to_string(),
-            })?;
-            objects.push((key, obj));
+            objects.push((key, v.value().to_vec()));
         }
         let mut events = Vec::new();
         for item in r.open_table(EVENTS).map_err(rerr)?.iter().map_err(rerr)? {
             let (k, v) = item.map_err(rerr)?;
             let rv = k.value();
-            let corrupt = |m: &str| DiskError::Corrupt {
+            let (etype, key, raw) = decode_event(v.value()).ok_or_else(|| DiskError::Corrupt {
                 key: format!("event {rv}"),
-                message: m.to_string(),
-            };
-            let mut rec: Value =
-                serde_json::from_slice(v.value()).map_err(|e| corrupt(&e.to_string()))?;
-            let etype = rec
-                .get("t")
-                .and_then(Value::as_str)
-                .and_then(EventType::from_code)
-                .ok_or_else(|| corrupt("type"))?;
-            let key = rec
-                .get("k")
-                .and_then(Value::as_str)
-                .and_then(ObjKey::from_db_key)
-                .ok_or_else(|| corrupt("key"))?;
-            let obj = rec
-                .get_mut("o")
-                .map(Value::take)
-                .ok_or_else(|| corrupt("object"))?;
-            events.push((rv, etype, key, obj));
+                message: "malformed event record".into(),
+            })?;
+            events.push((rv, etype, key, raw));
         }
         drop(r);
         Ok((
@@ -106,7 +85,7 @@ impl Disk {
     /// Commit a batch of changes and the new counter in one durable transaction.
     pub fn commit(
         &self,
-        pending: &[Event],
+        pending: &[std::sync::Arc<Event>],
         rv: u64,
         trim_below: Option<u64>,
     ) -> Result<(), DiskError> {
@@ -117,25 +96,15 @@ impl Disk {
             let mut meta = w.open_table(META).map_err(rerr)?;
             for ev in pending {
                 let key = ev.key.db_key();
-                let bytes = serde_json::to_vec(&*ev.object).map_err(|e| DiskError::Corrupt {
-                    key: key.clone(),
-                    message: e.to_string(),
-                })?;
                 match ev.etype {
                     EventType::Deleted => {
                         objects.remove(key.as_str()).map_err(rerr)?;
                     }
                     _ => {
-                        objects
-                            .insert(key.as_str(), bytes.as_slice())
-                            .map_err(rerr)?;
+                        objects.insert(key.as_str(), &*ev.raw).map_err(rerr)?;
                     }
                 }
-                let rec = json!({"t": ev.etype.code(), "k": key, "o": &*ev.object});
-                let rec = serde_json::to_vec(&rec).map_err(|e| DiskError::Corrupt {
-                    key,
-                    message: e.to_string(),
-                })?;
+                let rec = encode_event(ev.etype, &key, &ev.raw);
                 events.insert(ev.rv, rec.as_slice()).map_err(rerr)?;
             }
             if let Some(cut) = trim_below {
@@ -146,4 +115,23 @@ impl Disk {
         w.commit().map_err(rerr)?;
         Ok(())
     }
+}
+
+/// Event record: type code byte, key length (u32 LE), key, object JSON.
+fn encode_event(etype: EventType, key: &str, raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + key.len() + raw.len());
+    out.push(etype.code().as_bytes()[0]);
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(raw);
+    out
+}
+
+fn decode_event(b: &[u8]) -> Option<(EventType, ObjKey, Vec<u8>)> {
+    let code = std::str::from_utf8(b.get(..1)?).ok()?;
+    let etype = EventType::from_code(code)?;
+    let len = u32::from_le_bytes(b.get(1..5)?.try_into().ok()?) as usize;
+    let key = std::str::from_utf8(b.get(5..5 + len)?).ok()?;
+    let key = ObjKey::from_db_key(key)?;
+    Some((etype, key, b.get(5 + len..)?.to_vec()))
 }

@@ -1,9 +1,13 @@
 //! Durable object storage: redb on disk, an in-memory index for reads, and a watch history.
 //!
-//! Every write runs under one mutex: the closure computes its changes against the index, the
-//! changes and the advanced resourceVersion counter are committed in one redb transaction
-//! (durable before the call returns), and only then are the index, the history ring and the
-//! watch broadcast updated. A write acknowledged to a client is therefore on disk.
+//! Every write runs under one mutex: the closure computes its changes against the index, which
+//! is updated at once, and the batch is queued to a committer thread. The committer commits all
+//! queued batches in one redb transaction (group commit: one fsync for many concurrent writes),
+//! then appends them to the watch history and broadcasts them in resourceVersion order, and
+//! only then does `write` return. A write acknowledged to a client is therefore on disk, and
+//! watchers never see an uncommitted change. (A concurrent GET may read a change a few
+//! milliseconds before its commit completes.) If a commit fails, the store refuses all further
+//! writes.
 
 mod disk;
 
@@ -81,15 +85,46 @@ impl EventType {
     }
 }
 
+/// Serialized JSON of an object, as stored in the index and the history (compact in memory).
+pub type Raw = Arc<[u8]>;
+
 /// One change, as delivered to watchers.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub rv: u64,
     pub etype: EventType,
     pub key: ObjKey,
-    pub object: Arc<Value>,
-    /// The state before the change (not kept across restarts).
-    pub prev: Option<Arc<Value>>,
+    /// The object after the change (the last state for DELETED), serialized.
+    pub raw: Raw,
+    /// The state before the change, serialized.
+    pub prev: Option<Raw>,
+}
+
+impl Event {
+    pub fn object(&self) -> Value {
+        decode(&self.raw)
+    }
+
+    pub fn prev_object(&self) -> Option<Value> {
+        self.prev.as_deref().map(decode)
+    }
+}
+
+/// Parse stored JSON (it was produced by serializing a `Value`, so it parses).
+pub fn decode(raw: &[u8]) -> Value {
+    serde_json::from_slice(raw).unwrap_or(Value::Null)
+}
+
+fn encode(v: &Value) -> Raw {
+    Arc::from(serde_json::to_vec(v).unwrap_or_default())
+}
+
+/// A change made inside a transaction, before it is committed.
+struct Pending {
+    rv: u64,
+    etype: EventType,
+    key: ObjKey,
+    object: Arc<Value>,
 }
 
 /// Store-level failures.
@@ -99,36 +134,111 @@ pub enum StoreError {
     Disk(#[from] DiskError),
     #[error("the store lock was poisoned by an earlier panic")]
     Poisoned,
+    #[error("the store failed an earlier commit and refuses writes: {0}")]
+    Failed(String),
+    #[error("cannot start the store's commit thread: {0}")]
+    Thread(std::io::Error),
 }
 
-type Index = HashMap<String, BTreeMap<(String, String), Arc<Value>>>;
+type Index = HashMap<String, BTreeMap<(String, String), Raw>>;
 
 struct Inner {
+    /// The last assigned resourceVersion (may be ahead of the last committed one by the
+    /// batches the committer is writing).
     rv: u64,
-    /// All events with rv > compacted are in `history`.
+    /// All committed events with rv > compacted are in `history`.
     compacted: u64,
     objects: Index,
     history: VecDeque<Arc<Event>>,
+    failed: Option<String>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+struct Batch {
+    events: Vec<Arc<Event>>,
+    done: std::sync::mpsc::SyncSender<Result<(), String>>,
 }
 
 /// The store. Cheap to share behind an `Arc`.
 pub struct Store {
-    disk: disk::Disk,
-    inner: Mutex<Inner>,
-    tx: broadcast::Sender<Arc<Event>>,
+    shared: Arc<Shared>,
+    commit_tx: Option<std::sync::mpsc::Sender<Batch>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the queue ends the committer, which releases the database file.
+        self.commit_tx.take();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The committer thread: group-commits queued batches, then publishes them.
+fn committer(disk: disk::Disk, shared: Arc<Shared>, rx: std::sync::mpsc::Receiver<Batch>) {
+    while let Ok(first) = rx.recv() {
+        let mut batches = vec![first];
+        while batches.len() < 512 {
+            match rx.try_recv() {
+                Ok(b) => batches.push(b),
+                Err(_) => break,
+            }
+        }
+        let events: Vec<Arc<Event>> = batches
+            .iter()
+            .flat_map(|b| b.events.iter().cloned())
+            .collect();
+        let new_rv = events.last().map(|e| e.rv).unwrap_or(0);
+        let history_len = shared.inner.lock().map(|g| g.history.len()).unwrap_or(0);
+        let trim_below = (history_len + events.len() > HISTORY_LEN + 1000)
+            .then(|| new_rv.saturating_sub(HISTORY_LEN as u64));
+        let result = disk
+            .commit(&events, new_rv, trim_below)
+            .map_err(|e| e.to_string());
+        match shared.inner.lock() {
+            Ok(mut g) => match &result {
+                Ok(()) => {
+                    for ev in &events {
+                        g.history.push_back(ev.clone());
+                        let _ = shared.tx.send(ev.clone());
+                    }
+                    if let Some(cut) = trim_below {
+                        while g.history.front().is_some_and(|e| e.rv <= cut) {
+                            g.history.pop_front();
+                        }
+                        g.compacted = cut;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "store commit failed; refusing further writes");
+                    g.failed = Some(e.clone());
+                }
+            },
+            Err(_) => {}
+        }
+        for b in batches {
+            let _ = b.done.send(result.clone());
+        }
+    }
 }
 
 /// A write transaction: reads see the index plus this transaction's own changes.
 pub struct Txn<'a> {
     inner: &'a Inner,
     rv: u64,
-    pending: Vec<Event>,
+    pending: Vec<Pending>,
 }
 
 /// What a watch starts from.
 pub struct Subscription {
     pub replay: Vec<Arc<Event>>,
-    pub snapshot: Vec<Arc<Value>>,
+    pub snapshot: Vec<Raw>,
     pub rv: u64,
     pub rx: broadcast::Receiver<Arc<Event>>,
 }
@@ -146,21 +256,21 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let (disk, loaded) = disk::Disk::open(&dir.join("store.redb"))?;
         let mut objects: Index = HashMap::new();
-        for (key, obj) in loaded.objects {
+        for (key, raw) in loaded.objects {
             objects
                 .entry(key.rkey)
                 .or_default()
-                .insert((key.ns, key.name), Arc::new(obj));
+                .insert((key.ns, key.name), Arc::from(raw));
         }
         let history: VecDeque<Arc<Event>> = loaded
             .events
             .into_iter()
-            .map(|(rv, etype, key, object)| {
+            .map(|(rv, etype, key, raw)| {
                 Arc::new(Event {
                     rv,
                     etype,
                     key,
-                    object: Arc::new(object),
+                    raw: Arc::from(raw),
                     prev: None,
                 })
             })
@@ -170,20 +280,33 @@ impl Store {
             .map(|e| e.rv.saturating_sub(1))
             .unwrap_or(loaded.rv);
         let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Ok(Self {
-            disk,
+        let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 rv: loaded.rv,
                 compacted,
                 objects,
                 history,
+                failed: None,
             }),
             tx,
+        });
+        let (commit_tx, commit_rx) = std::sync::mpsc::channel();
+        let worker = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("capstan-store-commit".into())
+                .spawn(move || committer(disk, shared, commit_rx))
+                .map_err(StoreError::Thread)?
+        };
+        Ok(Self {
+            shared,
+            commit_tx: Some(commit_tx),
+            worker: Some(worker),
         })
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
-        self.inner.lock().map_err(|_| StoreError::Poisoned)
+        self.shared.inner.lock().map_err(|_| StoreError::Poisoned)
     }
 
     /// The current store revision.
@@ -192,19 +315,23 @@ impl Store {
     }
 
     pub fn get(&self, key: &ObjKey) -> Option<Arc<Value>> {
-        let g = self.lock().ok()?;
-        g.objects
-            .get(&key.rkey)?
-            .get(&(key.ns.clone(), key.name.clone()))
-            .cloned()
+        let raw = {
+            let g = self.lock().ok()?;
+            g.objects
+                .get(&key.rkey)?
+                .get(&(key.ns.clone(), key.name.clone()))
+                .cloned()?
+        };
+        Some(Arc::new(decode(&raw)))
     }
 
     /// Objects of one type (optionally one namespace) and the revision of the snapshot.
     pub fn list(&self, rkey: &str, ns: Option<&str>) -> (Vec<Arc<Value>>, u64) {
-        match self.lock() {
-            Ok(g) => (list_index(&g.objects, rkey, ns), g.rv),
+        let (raws, rv) = match self.lock() {
+            Ok(g) => (list_raw(&g.objects, rkey, ns), g.rv),
             Err(_) => (Vec::new(), 0),
-        }
+        };
+        (raws.iter().map(|r| Arc::new(decode(r))).collect(), rv)
     }
 
     /// Every stored type key with objects.
@@ -235,11 +362,11 @@ impl Store {
         since: Option<u64>,
     ) -> Result<Result<Subscription, Expired>, StoreError> {
         let g = self.lock()?;
-        let rx = self.tx.subscribe();
+        let rx = self.shared.tx.subscribe();
         match since {
             None => Ok(Ok(Subscription {
                 replay: Vec::new(),
-                snapshot: list_index(&g.objects, rkey, ns),
+                snapshot: list_raw(&g.objects, rkey, ns),
                 rv: g.rv,
                 rx,
             })),
@@ -263,7 +390,7 @@ impl Store {
 
     /// Every future change (for in-process controllers).
     pub fn subscribe_all(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.tx.subscribe()
+        self.shared.tx.subscribe()
     }
 
     /// Run `f` as one durable write transaction.
@@ -284,43 +411,48 @@ impl Store {
         if pending.is_empty() {
             return Ok(out);
         }
+        if let Some(f) = &g.failed {
+            return Err(StoreError::Failed(f.clone()).into());
+        }
         let new_rv = pending.last().map(|e| e.rv).unwrap_or(g.rv);
-        let trim_below = if g.history.len() + pending.len() > HISTORY_LEN + 1000 {
-            Some(new_rv.saturating_sub(HISTORY_LEN as u64))
-        } else {
-            None
-        };
-        self.disk
-            .commit(&pending, new_rv, trim_below)
-            .map_err(StoreError::from)?;
         let inner = &mut *g;
         inner.rv = new_rv;
-        for ev in pending {
-            let map = inner.objects.entry(ev.key.rkey.clone()).or_default();
-            let k = (ev.key.ns.clone(), ev.key.name.clone());
-            match ev.etype {
-                EventType::Deleted => {
-                    map.remove(&k);
-                }
-                _ => {
-                    map.insert(k, ev.object.clone());
-                }
-            }
-            let ev = Arc::new(ev);
-            inner.history.push_back(ev.clone());
-            let _ = self.tx.send(ev);
+        let mut events = Vec::with_capacity(pending.len());
+        for p in pending {
+            let map = inner.objects.entry(p.key.rkey.clone()).or_default();
+            let k = (p.key.ns.clone(), p.key.name.clone());
+            let raw = encode(&p.object);
+            let prev = match p.etype {
+                EventType::Deleted => map.remove(&k),
+                _ => map.insert(k, raw.clone()),
+            };
+            events.push(Arc::new(Event {
+                rv: p.rv,
+                etype: p.etype,
+                key: p.key,
+                raw,
+                prev,
+            }));
         }
-        if let Some(cut) = trim_below {
-            while inner.history.front().is_some_and(|e| e.rv <= cut) {
-                inner.history.pop_front();
-            }
-            inner.compacted = cut;
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        let queued = self
+            .commit_tx
+            .as_ref()
+            .map(|tx| tx.send(Batch { events, done }).is_ok())
+            .unwrap_or(false);
+        drop(g);
+        if !queued {
+            return Err(StoreError::Failed("the commit thread has stopped".into()).into());
         }
-        Ok(out)
+        match wait.recv() {
+            Ok(Ok(())) => Ok(out),
+            Ok(Err(e)) => Err(StoreError::Failed(e).into()),
+            Err(_) => Err(StoreError::Failed("the commit thread has stopped".into()).into()),
+        }
     }
 }
 
-fn list_index(objects: &Index, rkey: &str, ns: Option<&str>) -> Vec<Arc<Value>> {
+fn list_raw(objects: &Index, rkey: &str, ns: Option<&str>) -> Vec<Raw> {
     let Some(map) = objects.get(rkey) else {
         return Vec::new();
     };
@@ -340,79 +472,78 @@ impl Txn<'_> {
         self.rv
     }
 
-    pub fn get(&self, key: &ObjKey) -> Option<Arc<Value>> {
-        if let Some(ev) = self.pending.iter().rev().find(|e| &e.key == key) {
-            return (ev.etype != EventType::Deleted).then(|| ev.object.clone());
+    fn exists(&self, key: &ObjKey) -> bool {
+        if let Some(p) = self.pending.iter().rev().find(|e| &e.key == key) {
+            return p.etype != EventType::Deleted;
         }
         self.inner
             .objects
+            .get(&key.rkey)
+            .is_some_and(|m| m.contains_key(&(key.ns.clone(), key.name.clone())))
+    }
+
+    pub fn get(&self, key: &ObjKey) -> Option<Arc<Value>> {
+        if let Some(p) = self.pending.iter().rev().find(|e| &e.key == key) {
+            return (p.etype != EventType::Deleted).then(|| p.object.clone());
+        }
+        let raw = self
+            .inner
+            .objects
             .get(&key.rkey)?
-            .get(&(key.ns.clone(), key.name.clone()))
-            .cloned()
+            .get(&(key.ns.clone(), key.name.clone()))?;
+        Some(Arc::new(decode(raw)))
     }
 
     /// Objects of a type (optionally one namespace), including this transaction's changes.
     pub fn list(&self, rkey: &str, ns: Option<&str>) -> Vec<Arc<Value>> {
-        let mut base = list_index(&self.inner.objects, rkey, ns);
-        if self.pending.iter().any(|e| e.key.rkey == rkey) {
-            let mut map: BTreeMap<(String, String), Option<Arc<Value>>> = base
-                .drain(..)
-                .map(|o| {
-                    (
-                        (
-                            crate::meta::namespace(&o).to_string(),
-                            crate::meta::name(&o).to_string(),
-                        ),
-                        Some(o),
-                    )
-                })
-                .collect();
-            for e in self
-                .pending
-                .iter()
-                .filter(|e| e.key.rkey == rkey && ns.is_none_or(|n| n == e.key.ns))
-            {
-                let v = (e.etype != EventType::Deleted).then(|| e.object.clone());
-                map.insert((e.key.ns.clone(), e.key.name.clone()), v);
+        let mut map: BTreeMap<(String, String), Option<Arc<Value>>> = BTreeMap::new();
+        if let Some(m) = self.inner.objects.get(rkey) {
+            for ((n, name), raw) in m {
+                if ns.is_none_or(|x| x == n) {
+                    map.insert((n.clone(), name.clone()), Some(Arc::new(decode(raw))));
+                }
             }
-            base = map.into_values().flatten().collect();
         }
-        base
+        for p in self
+            .pending
+            .iter()
+            .filter(|e| e.key.rkey == rkey && ns.is_none_or(|n| n == e.key.ns))
+        {
+            let v = (p.etype != EventType::Deleted).then(|| p.object.clone());
+            map.insert((p.key.ns.clone(), p.key.name.clone()), v);
+        }
+        map.into_values().flatten().collect()
     }
 
     /// Create or replace an object; assigns the next resourceVersion.
     pub fn put(&mut self, key: ObjKey, mut obj: Value) -> Arc<Value> {
-        let prev = self.get(&key);
-        self.rv += 1;
-        crate::meta::set_resource_version(&mut obj, self.rv);
-        let object = Arc::new(obj);
-        let etype = if prev.is_some() {
+        let etype = if self.exists(&key) {
             EventType::Modified
         } else {
             EventType::Added
         };
-        self.pending.push(Event {
+        self.rv += 1;
+        crate::meta::set_resource_version(&mut obj, self.rv);
+        let object = Arc::new(obj);
+        self.pending.push(Pending {
             rv: self.rv,
             etype,
             key,
             object: object.clone(),
-            prev,
         });
         object
     }
 
     /// Remove an object; `last` is its final state (it gets the new resourceVersion).
     pub fn delete(&mut self, key: ObjKey, mut last: Value) -> Arc<Value> {
-        let prev = self.get(&key);
         self.rv += 1;
         crate::meta::set_resource_version(&mut last, self.rv);
         let object = Arc::new(last);
-        self.pending.push(Event {
+        self.pending.push(Pending {
             rv: self.rv,
             etype: EventType::Deleted,
             key,
             object: object.clone(),
-            prev,
         });
         object
     }
