@@ -31,7 +31,8 @@ pub struct AppHealth {
 /// Aggregates as Argo CD does:
 /// * resources whose target is a `Skip` hook, and live hooks, are skipped;
 /// * a resource without a live object is `Missing`, shown per resource but not aggregated;
-/// * `argocd.argoproj.io/ignore-healthcheck: "true"` keeps the resource out of the aggregate;
+/// * a resource annotated `argocd.argoproj.io/ignore-healthcheck: "true"` gets no health and is left
+///   out of the aggregate;
 /// * a child Application that is Missing or Unknown does not affect its parent;
 /// * a resource's `aggregate_as` (a suspended Job counts as Healthy) replaces its status;
 /// * if the application has resources but none of them exists, it is `Missing`.
@@ -50,12 +51,14 @@ pub fn app_health(resources: &[ManagedResource<'_>], overrides: &HealthOverrides
             continue;
         };
         contains_live = true;
+        // Argo CD skips these before assessing: no health is recorded for the resource.
+        if ignores_healthcheck(live) {
+            per_resource.push(None);
+            continue;
+        }
         let health = assess(live, overrides);
         per_resource.push(health.clone());
         let Some(health) = health else { continue };
-        if annotation(live, IGNORE_HEALTHCHECK) == Some("true") {
-            continue;
-        }
         let (group, _, kind) = gvk(live);
         if group == capstan_types::annotations::GROUP
             && kind == "Application"
@@ -75,6 +78,11 @@ pub fn app_health(resources: &[ManagedResource<'_>], overrides: &HealthOverrides
         status,
         resources: per_resource,
     }
+}
+
+/// `argocd.argoproj.io/ignore-healthcheck: "true"`.
+pub(crate) fn ignores_healthcheck(obj: &Value) -> bool {
+    annotation(obj, IGNORE_HEALTHCHECK) == Some("true")
 }
 
 fn hook_types(obj: &Value) -> Vec<String> {

@@ -52,6 +52,8 @@ impl HealthResult {
 pub const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";
 
 /// The health of a live object, or `None` when neither an override nor a built-in check applies.
+/// (The `ignore-healthcheck` annotation is honoured by [`app_health`] and [`assess_all`], not here:
+/// hooks are assessed regardless of it, as in Argo CD.)
 pub fn assess(obj: &Value, overrides: &HealthOverrides) -> Option<HealthResult> {
     let metadata = obj.get("metadata");
     let deleting = metadata
@@ -95,7 +97,8 @@ pub struct ObjectHealth {
     pub health: Option<HealthResult>,
 }
 
-/// Assesses every object (the `capstan admin health FILE` command).
+/// Assesses every object (the `capstan admin health FILE` command); objects annotated
+/// `argocd.argoproj.io/ignore-healthcheck: "true"` have no health.
 pub fn assess_all<'a>(
     objects: impl IntoIterator<Item = &'a Value>,
     overrides: &HealthOverrides,
@@ -109,7 +112,11 @@ pub fn assess_all<'a>(
                 kind: kind.to_string(),
                 namespace: fields::str_at(obj, &["metadata", "namespace"]).to_string(),
                 name: fields::str_at(obj, &["metadata", "name"]).to_string(),
-                health: assess(obj, overrides),
+                health: if aggregate::ignores_healthcheck(obj) {
+                    None
+                } else {
+                    assess(obj, overrides)
+                },
             }
         })
         .collect()

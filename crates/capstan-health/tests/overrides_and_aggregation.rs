@@ -220,14 +220,16 @@ fn application_health_is_the_worst_with_argo_exclusions() {
         app_health(&[both(&progressing), r(&failed)], &o).status,
         HealthStatus::Degraded
     );
-    // ignore-healthcheck and hooks are left out of the aggregate; the resource still gets its health
+    // ignore-healthcheck resources and hooks have no health and are left out of the aggregate
     let app = app_health(&[r(&healthy), r(&ignored_failed), r(&hook_failed)], &o);
     assert_eq!(app.status, HealthStatus::Healthy);
+    assert_eq!(app.resources[1], None);
+    assert_eq!(app.resources[2], None);
+    assert_eq!(assess_all([&ignored_failed], &o)[0].health, None);
     assert_eq!(
-        app.resources[1].as_ref().unwrap().status,
+        assess(&ignored_failed, &o).unwrap().status,
         HealthStatus::Degraded
     );
-    assert_eq!(app.resources[2], None);
     // a missing resource is shown as Missing but does not make the app Missing ...
     let app = app_health(&[r(&healthy), missing(&cm)], &o);
     assert_eq!(app.status, HealthStatus::Healthy);
