@@ -102,3 +102,42 @@ impl ClusterClient {
         self.discovery.write().await.types.clear();
     }
 }
+
+impl ClusterClient {
+    /// Every resource type the server serves with list and watch (the preferred version of each
+    /// group), for caching the cluster's live state. Fills the discovery cache as a side effect.
+    pub async fn watchable_types(&self) -> Result<Vec<ResourceType>, KubeError> {
+        let discovery = match kube::Discovery::new(self.client.clone())
+            .run_aggregated()
+            .await
+        {
+            Ok(d) => d,
+            Err(_) => kube::Discovery::new(self.client.clone())
+                .run()
+                .await
+                .map_err(|e| KubeError::from_kube(e, "API discovery", &self.server))?,
+        };
+        let mut types = Vec::new();
+        let mut cache = self.discovery.write().await;
+        for group in discovery.groups() {
+            for (resource, caps) in group.recommended_resources() {
+                let rt = ResourceType {
+                    group: resource.group.clone(),
+                    version: resource.version.clone(),
+                    kind: resource.kind.clone(),
+                    plural: resource.plural.clone(),
+                    namespaced: caps.scope == Scope::Namespaced,
+                };
+                cache
+                    .types
+                    .insert((rt.api_version(), rt.kind.clone()), rt.clone());
+                if caps.supports_operation(kube::discovery::verbs::LIST)
+                    && caps.supports_operation(kube::discovery::verbs::WATCH)
+                {
+                    types.push(rt);
+                }
+            }
+        }
+        Ok(types)
+    }
+}

@@ -1,0 +1,187 @@
+//! Keeps a cluster's live state in a [`LiveCache`], fed by one watch per resource type (not repeated
+//! lists). Changes are reported as application instance names so only those applications refresh.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+
+use capstan_diff::tracking::Tracking;
+use capstan_kube::{ClusterClient, KubeError, ResourceType, WatchEvent};
+use futures::StreamExt;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::cache::LiveCache;
+
+/// Kinds never cached: high churn and no part of any application.
+const EXCLUDED: &[(&str, &str)] = &[
+    ("", "Event"),
+    ("events.k8s.io", "Event"),
+    ("coordination.k8s.io", "Lease"),
+    ("", "Endpoints"),
+    ("discovery.k8s.io", "EndpointSlice"),
+];
+
+/// The live state of one cluster.
+pub struct ClusterState {
+    /// Client for the cluster.
+    pub client: ClusterClient,
+    /// The cache.
+    pub cache: Arc<RwLock<LiveCache>>,
+    watched: Mutex<HashSet<(String, String)>>,
+    pending: Arc<Mutex<usize>>,
+    synced_tx: watch::Sender<bool>,
+    synced_rx: watch::Receiver<bool>,
+    changes: mpsc::UnboundedSender<String>,
+    cancel: CancellationToken,
+}
+
+impl ClusterState {
+    /// Starts watching every listable type of the cluster. `changes` receives the application
+    /// instances whose objects changed.
+    pub async fn start(
+        client: ClusterClient,
+        tracking: Tracking,
+        changes: mpsc::UnboundedSender<String>,
+        cancel: CancellationToken,
+    ) -> Result<Arc<ClusterState>, KubeError> {
+        let (synced_tx, synced_rx) = watch::channel(false);
+        let state = Arc::new(ClusterState {
+            client,
+            cache: Arc::new(RwLock::new(LiveCache::new(tracking))),
+            watched: Mutex::new(HashSet::new()),
+            pending: Arc::new(Mutex::new(0)),
+            synced_tx,
+            synced_rx,
+            changes,
+            cancel,
+        });
+        state.clone().discover().await?;
+        Ok(state)
+    }
+
+    /// Waits until every watch has delivered its initial list.
+    pub async fn wait_synced(&self) {
+        let mut rx = self.synced_rx.clone();
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Finds resource types not watched yet (new CRDs) and starts watching them.
+    pub fn discover(
+        self: Arc<Self>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), KubeError>> + Send>> {
+        Box::pin(async move { self.discover_now().await })
+    }
+
+    async fn discover_now(self: Arc<Self>) -> Result<(), KubeError> {
+        let types = self.client.watchable_types().await?;
+        let mut started = 0;
+        for rt in types {
+            if EXCLUDED
+                .iter()
+                .any(|(g, k)| *g == rt.group && *k == rt.kind)
+            {
+                continue;
+            }
+            let key = (rt.group.clone(), rt.kind.clone());
+            let fresh = self
+                .watched
+                .lock()
+                .map(|mut w| w.insert(key))
+                .unwrap_or(false);
+            if !fresh {
+                continue;
+            }
+            if let Ok(mut p) = self.pending.lock() {
+                *p += 1;
+            }
+            started += 1;
+            tokio::spawn(self.clone().watch_type(rt));
+        }
+        if started == 0 {
+            self.mark_synced_if_done();
+        }
+        Ok(())
+    }
+
+    fn mark_synced_if_done(&self) {
+        let done = self.pending.lock().map(|p| *p == 0).unwrap_or(false);
+        if done {
+            let _ = self.synced_tx.send(true);
+        }
+    }
+
+    fn notify(&self, apps: Vec<String>) {
+        for app in apps {
+            let _ = self.changes.send(app);
+        }
+    }
+
+    async fn watch_type(self: Arc<Self>, rt: ResourceType) {
+        let mut stream = Box::pin(capstan_kube::watch_resource(
+            &self.client,
+            rt.clone(),
+            None,
+            None,
+        ));
+        let mut listing: Vec<serde_json::Value> = Vec::new();
+        let mut first_list = true;
+        let is_crd = rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io";
+        loop {
+            let event = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                event = stream.next() => event,
+            };
+            let Some(event) = event else { return };
+            match event {
+                Ok(WatchEvent::ListStart) => listing.clear(),
+                Ok(WatchEvent::Listed(obj)) => listing.push(obj),
+                Ok(WatchEvent::ListDone) => {
+                    let objects = std::mem::take(&mut listing);
+                    let affected = match self.cache.write() {
+                        Ok(mut cache) => cache.replace_type(&rt.group, &rt.kind, objects),
+                        Err(_) => Vec::new(),
+                    };
+                    self.notify(affected);
+                    if first_list {
+                        first_list = false;
+                        if let Ok(mut p) = self.pending.lock() {
+                            *p = p.saturating_sub(1);
+                        }
+                        self.mark_synced_if_done();
+                    }
+                }
+                Ok(WatchEvent::Applied(obj)) => {
+                    let affected = match self.cache.write() {
+                        Ok(mut cache) => cache.apply(obj),
+                        Err(_) => Vec::new(),
+                    };
+                    self.notify(affected);
+                    if is_crd {
+                        // a new CRD may serve a new kind: watch it too
+                        let state = self.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                            if let Err(err) = state.discover().await {
+                                tracing::warn!(%err, "rediscovery after a CRD change failed");
+                            }
+                        });
+                    }
+                }
+                Ok(WatchEvent::Deleted(obj)) => {
+                    let affected = match self.cache.write() {
+                        Ok(mut cache) => cache.delete(&obj),
+                        Err(_) => Vec::new(),
+                    };
+                    self.notify(affected);
+                }
+                Err(err) => {
+                    tracing::warn!(kind = %rt.kind, %err, "watch error; retrying");
+                }
+            }
+        }
+    }
+}

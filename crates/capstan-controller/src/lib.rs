@@ -1,0 +1,31 @@
+//! The application controller: watches Applications and AppProjects, keeps each cluster's live state
+//! in a cache fed by watches, compares what Git renders with what runs, writes status only when it
+//! changed, and runs sync operations in Argo CD's order (phases, waves, hooks, prune).
+//!
+//! The pure parts (cache, comparison, status building, auto-sync decisions) are plain functions tested
+//! as such; the loops around them only move data.
+
+mod autosync;
+pub mod cache;
+mod clusters;
+pub mod compare;
+mod controller;
+mod error;
+mod manifests;
+mod operation;
+mod prepare;
+mod projects;
+mod queue;
+mod refresh;
+mod repo;
+mod settings;
+pub mod status;
+
+pub use controller::Controller;
+pub use error::ControllerError;
+pub use manifests::{GenerateFuture, GenerateRequest, Generated, ManifestGenerator};
+pub use repo::RepoGenerator;
+pub use settings::{ControllerConfig, RuntimeSettings};
+
+/// The in-cluster destination, as Argo CD names it.
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";

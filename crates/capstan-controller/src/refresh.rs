@@ -1,0 +1,324 @@
+//! One refresh of one application: render, compare with the live cache, write status if it changed,
+//! start an operation or an automated sync.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use capstan_diff::Differ;
+use capstan_diff::tracking::app_instance_name;
+use capstan_sync::ResourceKey;
+use capstan_types::annotations::REFRESH;
+use capstan_types::{AppProject, Application, ApplicationConditionType};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use crate::IN_CLUSTER_SERVER;
+use crate::autosync::{Decision, decide};
+use crate::compare::{CompareInput, Comparison, compare};
+use crate::controller::Inner;
+use crate::manifests::{GenerateRequest, Generated};
+use crate::status::{RefreshOutcome, build_status, status_changed};
+
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The destination server URL of an application (by name, `in-cluster` is the only known cluster here).
+pub(crate) fn destination_server(app: &Application) -> Result<String, String> {
+    let dest = &app.spec.destination;
+    let server = dest.server.as_deref().filter(|s| !s.is_empty());
+    let name = dest.name.as_deref().filter(|s| !s.is_empty());
+    match (server, name) {
+        (Some(server), None) => Ok(server.trim_end_matches('/').to_string()),
+        (None, Some("in-cluster")) => Ok(IN_CLUSTER_SERVER.to_string()),
+        (None, Some(name)) => Err(format!("there are no clusters with this name: {name}")),
+        (Some(_), Some(_)) => {
+            Err("application destination can't have both name and server defined".to_string())
+        }
+        (None, None) => Err("application destination has neither server nor name".to_string()),
+    }
+}
+
+pub(crate) fn project_of(inner: &Inner, app: &Application) -> Option<AppProject> {
+    let name = app.project();
+    let found = inner
+        .projects
+        .read()
+        .ok()
+        .and_then(|p| p.get(name).cloned());
+    match found {
+        Some(p) => Some(p),
+        None if name == "default" => Some(crate::projects::builtin_default()),
+        None => None,
+    }
+}
+
+/// Desired objects of an application, ready to compare and apply.
+pub(crate) struct Desired {
+    pub(crate) objects: Vec<Value>,
+    pub(crate) generated: Generated,
+}
+
+/// Renders and prepares the desired objects, and checks them against the project.
+pub(crate) async fn desired(
+    inner: &Inner,
+    app: &Application,
+    revision: Option<String>,
+    hard_refresh: bool,
+) -> Result<Desired, (ApplicationConditionType, String)> {
+    let invalid = |m: String| (ApplicationConditionType::InvalidSpecError, m);
+    let server = destination_server(app).map_err(invalid)?;
+    let project = project_of(inner, app).ok_or_else(|| {
+        invalid(format!(
+            "Application referencing project {} which does not exist",
+            app.project()
+        ))
+    })?;
+    if let Some(problem) = crate::projects::check_application(app, &project, &server)
+        .into_iter()
+        .next()
+    {
+        return Err(invalid(problem));
+    }
+    if server != IN_CLUSTER_SERVER && server != inner.control.server() {
+        return Err(invalid(format!(
+            "cluster {server} is not registered (only the in-cluster destination is known to this controller)"
+        )));
+    }
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
+    let request = GenerateRequest {
+        app_name: app.name().to_string(),
+        app_namespace: app.metadata.namespace.clone().unwrap_or_default(),
+        project: app.project().to_string(),
+        sources: app.spec.all_sources().into_iter().cloned().collect(),
+        revision,
+        hard_refresh,
+        destination_namespace: namespace.clone(),
+        kube_version: String::new(),
+    };
+    let generated = inner
+        .generator
+        .generate(request)
+        .await
+        .map_err(|m| (ApplicationConditionType::ComparisonError, m))?;
+    let instance = instance_of(inner, app);
+    let tracking = inner
+        .settings
+        .read()
+        .map(|s| s.tracking.clone())
+        .unwrap_or_default();
+    let prepared = crate::prepare::prepare(
+        &inner.cluster.client,
+        generated.objects.clone(),
+        &namespace,
+        &instance,
+        &tracking,
+    )
+    .await
+    .map_err(|m| (ApplicationConditionType::ComparisonError, m))?;
+    let mut objects = Vec::with_capacity(prepared.len());
+    for (obj, namespaced) in prepared {
+        if let Some(problem) = crate::projects::check_resource(&obj, namespaced, &project) {
+            return Err(invalid(problem));
+        }
+        objects.push(obj);
+    }
+    Ok(Desired { objects, generated })
+}
+
+/// The tracking instance name of an application.
+pub(crate) fn instance_of(inner: &Inner, app: &Application) -> String {
+    app_instance_name(
+        app.name(),
+        app.metadata.namespace.as_deref().unwrap_or_default(),
+        &inner.config.namespace,
+    )
+}
+
+/// Compares desired objects with the live cache.
+pub(crate) fn compare_app(
+    inner: &Inner,
+    app: &Application,
+    objects: &[Value],
+) -> Result<Comparison, String> {
+    let settings = inner
+        .settings
+        .read()
+        .map_err(|_| "settings lock poisoned".to_string())?
+        .clone();
+    let rules: Vec<capstan_diff::IgnoreDifferencesRule> = app
+        .spec
+        .ignore_differences
+        .iter()
+        .flatten()
+        .map(|r| capstan_diff::IgnoreDifferencesRule {
+            group: r.group.clone().unwrap_or_default(),
+            kind: r.kind.clone(),
+            name: r.name.clone().unwrap_or_default(),
+            namespace: r.namespace.clone().unwrap_or_default(),
+            json_pointers: r.json_pointers.clone().unwrap_or_default(),
+            jq_path_expressions: r.jq_path_expressions.clone().unwrap_or_default(),
+            managed_fields_managers: r.managed_fields_managers.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut options = settings.diff.options_for_app(&rules);
+    options.server_side_apply = true;
+    options.manager = inner.config.field_manager.clone();
+    let differ = Differ::new(options).map_err(|e| e.to_string())?;
+    let instance = instance_of(inner, app);
+    let cache = inner
+        .cluster
+        .cache
+        .read()
+        .map_err(|_| "cache lock poisoned".to_string())?;
+    let tracked = cache.tracked_by(&instance);
+    let lookup = |k: &ResourceKey| cache.get(k);
+    Ok(compare(&CompareInput {
+        app_instance: &instance,
+        desired: objects,
+        live_of: &lookup,
+        tracked: &tracked,
+        differ: &differ,
+        health_overrides: &settings.health,
+        tracking: &settings.tracking,
+    }))
+}
+
+async fn write_status(
+    inner: &Inner,
+    app: &Application,
+    new: &capstan_types::ApplicationStatus,
+) -> Result<(), String> {
+    let old =
+        serde_json::to_value(app.status.clone().unwrap_or_default()).map_err(|e| e.to_string())?;
+    let new = serde_json::to_value(new).map_err(|e| e.to_string())?;
+    let patch = capstan_patch::create_merge_patch(&old, &new);
+    patch_app(inner, app.name(), &json!({ "status": patch })).await
+}
+
+/// Merge-patches an Application and keeps the local copy current.
+pub(crate) async fn patch_app(inner: &Inner, name: &str, patch: &Value) -> Result<(), String> {
+    let rt = inner
+        .control
+        .resolve(capstan_types::annotations::API_VERSION, "Application")
+        .await
+        .map_err(|e| e.to_string())?;
+    let updated = inner
+        .control
+        .merge_patch(&rt, Some(&inner.config.namespace), name, patch)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Ok(app) = capstan_types::decode::<Application>(&updated)
+        && let Ok(mut apps) = inner.apps.write()
+    {
+        apps.insert(name.to_string(), app);
+    }
+    Ok(())
+}
+
+fn requeue_delay(inner: &Inner) -> Option<Duration> {
+    let settings = inner.settings.read().ok()?;
+    if settings.reconciliation.is_zero() {
+        return None;
+    }
+    let jitter_ms = u64::try_from(settings.jitter.as_millis()).unwrap_or(u64::MAX);
+    let extra = if jitter_ms > 0 {
+        rand::rng().random_range(0..jitter_ms)
+    } else {
+        0
+    };
+    Some(settings.reconciliation + Duration::from_millis(extra))
+}
+
+/// Refreshes one application.
+pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
+    let Some(app) = inner.apps.read().ok().and_then(|a| a.get(name).cloned()) else {
+        return;
+    };
+    if app.metadata.deletion_timestamp.is_some() {
+        crate::operation::finalize_deletion(inner, &app).await;
+        return;
+    }
+    if app.operation.is_some() {
+        crate::operation::start(inner.clone(), name);
+    }
+    let refresh_kind = app.metadata.annotation(REFRESH).map(str::to_string);
+    let hard = refresh_kind.as_deref() == Some("hard");
+    let now = now_rfc3339();
+    let result = desired(inner, &app, None, hard).await;
+    let mut extra = Vec::new();
+    let mut revision = None;
+    let mut source_type = None;
+    let mut desired_count = 0;
+    let comparison: Result<Comparison, String> = match &result {
+        Ok(d) => {
+            revision = Some(d.generated.revision.clone());
+            source_type = d.generated.source_type;
+            desired_count = d.objects.len();
+            compare_app(inner, &app, &d.objects)
+        }
+        Err((ApplicationConditionType::ComparisonError, message)) => Err(message.clone()),
+        Err((kind, message)) => {
+            extra.push((*kind, message.clone()));
+            Err(String::new())
+        }
+    };
+    let outcome = RefreshOutcome {
+        comparison: comparison.as_ref().map_err(Clone::clone),
+        revision: revision.as_deref(),
+        source_type,
+        extra_conditions: extra,
+        now: &now,
+    };
+    let mut new_status = build_status(&app, &outcome);
+    if let Some(conditions) = &mut new_status.conditions {
+        // an invalid spec is reported as itself, not also as an empty comparison error
+        conditions.retain(|c| !(c.type_ == "ComparisonError" && c.message.is_empty()));
+        if conditions.is_empty() {
+            new_status.conditions = None;
+        }
+    }
+    if status_changed(app.status.as_ref(), &new_status)
+        && let Err(err) = write_status(inner, &app, &new_status).await
+    {
+        tracing::warn!(app = name, %err, "writing status failed; retrying");
+        inner.refresh_queue.add_after(name, Duration::from_secs(2));
+        return;
+    }
+    if refresh_kind.is_some() {
+        let patch = json!({"metadata": {"annotations": {REFRESH: null}}});
+        if let Err(err) = patch_app(inner, name, &patch).await {
+            tracing::warn!(app = name, %err, "removing the refresh annotation failed");
+        }
+    }
+    if let (Ok(cmp), Some(revision)) = (&comparison, &revision) {
+        let current = inner
+            .apps
+            .read()
+            .ok()
+            .and_then(|a| a.get(name).cloned())
+            .unwrap_or(app);
+        let decision = decide(
+            &current,
+            cmp.sync_status,
+            revision,
+            desired_count,
+            inner.config.self_heal_backoff,
+            chrono::Utc::now(),
+        );
+        match decision {
+            Decision::Nothing => {}
+            Decision::Later(delay) => inner.refresh_queue.add_after(name, delay),
+            Decision::Sync(operation) => match serde_json::to_value(&operation) {
+                Ok(op) => match patch_app(inner, name, &json!({ "operation": op })).await {
+                    Ok(()) => crate::operation::start(inner.clone(), name),
+                    Err(err) => tracing::warn!(app = name, %err, "starting automated sync failed"),
+                },
+                Err(err) => tracing::warn!(app = name, %err, "encoding the automated sync failed"),
+            },
+        }
+    }
+    if let Some(delay) = requeue_delay(inner) {
+        inner.refresh_queue.add_after(name, delay);
+    }
+}
