@@ -84,12 +84,42 @@ impl JqDelete {
         let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
         match outputs.next() {
             Some(Ok(out)) => {
-                *obj =
-                    serde_json::from_str(&out.to_string()).map_err(|e| runtime(e.to_string()))?;
+                *obj = val_to_json(&out).map_err(runtime)?;
                 Ok(())
             }
             Some(Err(e)) => Err(runtime(e.to_string())),
             None => Ok(()),
         }
     }
+}
+
+/// Converts a jaq value back to JSON.
+fn val_to_json(v: &Val) -> Result<Value, String> {
+    use jaq_json::Num;
+    Ok(match v {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(Num::Int(i)) => Value::Number((*i as i64).into()),
+        Val::Num(Num::Float(f)) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Val::Num(other) => serde_json::from_str(&other.to_string()).map_err(|e| e.to_string())?,
+        Val::TStr(bytes) | Val::BStr(bytes) => {
+            Value::String(String::from_utf8_lossy(bytes).into_owned())
+        }
+        Val::Arr(items) => Value::Array(items.iter().map(val_to_json).collect::<Result<_, _>>()?),
+        Val::Obj(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map.iter() {
+                let key = match k {
+                    Val::TStr(bytes) | Val::BStr(bytes) => {
+                        String::from_utf8_lossy(bytes).into_owned()
+                    }
+                    other => other.to_string(),
+                };
+                out.insert(key, val_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+    })
 }
