@@ -204,13 +204,23 @@ impl GitCache {
 
     async fn remote_refs(&self, runner: &GitRunner, refresh: bool) -> Result<Arc<Refs>, GitError> {
         let key = runner.url.cache_key();
-        if !refresh {
+        if let Some(fresh) = self.cached_refs(&key, refresh) {
+            return Ok(fresh);
+        }
+        // One listing at a time per repository: callers that waited find a fresh answer.
+        let lock = self.lock_for(&format!("refs:{key}"));
+        let asked = Instant::now();
+        let _guard = lock.lock().await;
+        {
             let cached = self.refs.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((at, refs)) = cached.get(&key)
-                && at.elapsed() < self.settings.refs_ttl
+                && *at >= asked
             {
                 return Ok(refs.clone());
             }
+        }
+        if let Some(fresh) = self.cached_refs(&key, refresh) {
+            return Ok(fresh);
         }
         let refs = Arc::new(runner.ls_remote().await?);
         self.refs
@@ -218,6 +228,17 @@ impl GitCache {
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, (Instant::now(), refs.clone()));
         Ok(refs)
+    }
+
+    fn cached_refs(&self, key: &str, refresh: bool) -> Option<Arc<Refs>> {
+        if refresh {
+            return None;
+        }
+        let cached = self.refs.lock().unwrap_or_else(|p| p.into_inner());
+        cached
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.settings.refs_ttl)
+            .map(|(_, refs)| refs.clone())
     }
 
     /// Makes `sha` present in the bare cache; concurrent callers for one repository wait for a single

@@ -138,15 +138,24 @@ impl GitRunner {
         }
     }
 
-    /// Creates the bare cache when missing.
+    /// Creates the bare cache when missing (in a staging directory renamed into place, so that a
+    /// half-made cache is never seen).
     pub(super) async fn init(&self) -> Result<(), GitError> {
         if self.bare.join("HEAD").exists() {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.bare).map_err(|e| self.io(e))?;
+        let parent = self
+            .bare
+            .parent()
+            .ok_or_else(|| self.io("cache directory has no parent"))?;
+        std::fs::create_dir_all(parent).map_err(|e| self.io(e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".init-")
+            .tempdir_in(parent)
+            .map_err(|e| self.io(e))?;
         let out = ToolCommand::new("git", self.timeout)
             .args(["init", "--bare", "--quiet"])
-            .arg(&self.bare)
+            .arg(staging.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .run()
@@ -154,6 +163,14 @@ impl GitRunner {
             .map_err(|e| self.io(e))?;
         if !out.success() {
             return Err(self.io(format!("git init failed: {}", out.stderr.trim())));
+        }
+        let staged = staging.keep();
+        if std::fs::rename(&staged, &self.bare).is_err() {
+            // Another task created it first.
+            let _ = std::fs::remove_dir_all(&staged);
+            if !self.bare.join("HEAD").exists() {
+                return Err(self.io("could not create the repository cache"));
+            }
         }
         Ok(())
     }
@@ -224,8 +241,6 @@ impl GitRunner {
     /// Lists the remote's refs.
     pub(super) async fn ls_remote(&self) -> Result<Refs, GitError> {
         let remote = self.remote_arg();
-        // ls-remote works without a local repository, but --git-dir must exist for git to start.
-        self.init().await?;
         let out = self.remote(&["ls-remote", &remote], "ls-remote").await?;
         let text = String::from_utf8_lossy(&out.stdout);
         let mut refs = Refs::default();
