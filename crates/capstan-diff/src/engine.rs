@@ -2,6 +2,8 @@
 
 use capstan_types::annotations::{LAST_APPLIED_CONFIGURATION, SYNC_OPTIONS};
 use serde::Serialize;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::DiffError;
@@ -127,6 +129,7 @@ impl Differ {
             return Ok(self.diff(desired, live)?.modified);
         }
         let orig = self.last_applied(d, l)?;
+        let orig = orig.as_deref();
         let ctx = WalkCtx {
             merge: MergeCtx {
                 builtin: is_builtin_group(group_kind(l).0),
@@ -136,7 +139,7 @@ impl Differ {
                 self.opts.compare.ignore_resource_status_field,
             ),
         };
-        Ok(differs(orig.as_ref(), d, l, ctx))
+        Ok(differs(orig, d, l, ctx))
     }
 
     /// Server-side diff: compares the live object with `predicted_live`, the result of a server-side
@@ -197,7 +200,7 @@ impl Differ {
     /// What was applied before: fields owned by our manager for server-side applied resources,
     /// otherwise the last-applied-configuration annotation (ignored when it is not valid JSON, as
     /// Argo CD falls back to a two-way diff).
-    fn last_applied(&self, desired: &Value, live: &Value) -> Result<Option<Value>, DiffError> {
+    fn last_applied(&self, desired: &Value, live: &Value) -> Result<Option<Arc<Value>>, DiffError> {
         let ssa = self.opts.server_side_apply
             || desired
                 .pointer("/metadata/annotations")
@@ -211,7 +214,7 @@ impl Differ {
                 Some("Apply"),
             )
         {
-            return Ok(Some(managed_fields::skeleton(&owned)));
+            return Ok(Some(Arc::new(managed_fields::skeleton(&owned))));
         }
         let Some(raw) = live
             .pointer("/metadata/annotations")
@@ -220,9 +223,7 @@ impl Differ {
         else {
             return Ok(None);
         };
-        Ok(serde_json::from_str::<Value>(raw)
-            .ok()
-            .filter(Value::is_object))
+        Ok(crate::applied_cache::parse(raw))
     }
 }
 

@@ -12,6 +12,7 @@
 //! * [`tracking`]: tracking-id annotation and instance label; shared resources.
 //! * [`output`]: unified YAML diff and JSON form, with Secret values masked ([`mask`]).
 
+mod applied_cache;
 mod engine;
 mod fast;
 mod ignore;
