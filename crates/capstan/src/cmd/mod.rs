@@ -6,16 +6,25 @@ use clap::Subcommand;
 
 pub mod admin;
 pub mod apiserver;
+pub mod controller;
 pub mod lint;
+pub mod render;
+pub mod repo_server;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the embedded Kubernetes-compatible API server.
     Apiserver(apiserver::Args),
+    /// Run the application controller (with the repo server in-process).
+    Controller(controller::Args),
     /// Operator tools that work offline (CRDs, health and diff checks).
     Admin(admin::Args),
     /// Check Argo CD objects in YAML/JSON files offline (exit 0 valid, 1 problems, 2 error).
     Lint(lint::Args),
+    /// Print the objects a source renders to, as a YAML stream (offline; exit 1 on render errors).
+    Render(render::Args),
+    /// Run the repository server (manifest generation over HTTP/JSON).
+    RepoServer(repo_server::Args),
 }
 
 /// Runs one subcommand and returns the process exit code.
@@ -23,7 +32,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Apiserver(args) => apiserver::run(args),
         Command::Admin(args) => admin::run(args),
+        Command::Controller(args) => controller::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Render(args) => render::run(args),
+        Command::RepoServer(args) => repo_server::run(args),
     }
 }
 

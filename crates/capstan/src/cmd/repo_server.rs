@@ -1,0 +1,126 @@
+//! `capstan repo-server`: the repository server over HTTP/JSON (POST /api/v1/manifests,
+//! GET /healthz), for running manifest generation apart from the controller.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use capstan_repo::render::ConfigManagementPlugin;
+use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
+use capstan_settings::{RepoCreds, Repository};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on (plain HTTP). Port 0 picks a free port.
+    #[arg(
+        long,
+        env = "CAPSTAN_REPO_SERVER_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
+    pub listen: SocketAddr,
+    /// Directory for the Git caches, checkouts and the manifest cache.
+    #[arg(long, env = "CAPSTAN_REPO_SERVER_CACHE_DIR")]
+    pub cache_dir: PathBuf,
+    /// Most manifest generations at once.
+    #[arg(long, env = "CAPSTAN_REPO_SERVER_PARALLELISM", default_value_t = 4)]
+    pub parallelism: usize,
+    /// Time limit of each tool run (kustomize, helm, plugins), in seconds.
+    #[arg(long, env = "ARGOCD_EXEC_TIMEOUT_SECONDS", default_value_t = 90)]
+    pub tool_timeout: u64,
+    /// Time limit of each git command, in seconds.
+    #[arg(long, default_value_t = 90)]
+    pub git_timeout: u64,
+    /// YAML stream of repository / repo-creds Secrets (Argo CD format) with credentials.
+    #[arg(long)]
+    pub secrets: Option<PathBuf>,
+    /// known_hosts file for ssh repositories (the content of argocd-ssh-known-hosts-cm).
+    #[arg(long)]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// ConfigManagementPlugin file(s) (repeatable).
+    #[arg(long = "plugin")]
+    pub plugins: Vec<PathBuf>,
+    /// The helm program.
+    #[arg(long, env = "CAPSTAN_HELM", default_value = "helm")]
+    pub helm: PathBuf,
+    /// A kustomize binary (default: kustomize on PATH, else `kubectl kustomize`).
+    #[arg(long, env = "CAPSTAN_KUSTOMIZE")]
+    pub kustomize: Option<PathBuf>,
+}
+
+fn read_secrets(file: &PathBuf) -> anyhow::Result<SecretCredentials> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let docs =
+        capstan_yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+    let mut creds = SecretCredentials::default();
+    for doc in docs {
+        let kind = doc
+            .value
+            .pointer("/metadata/labels/argocd.argoproj.io~1secret-type")
+            .and_then(|v| v.as_str());
+        match kind {
+            Some("repository") => creds.repositories.push(
+                Repository::from_secret(&doc.value)
+                    .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), doc.start))?,
+            ),
+            Some("repo-creds") => creds.templates.push(
+                RepoCreds::from_secret(&doc.value)
+                    .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), doc.start))?,
+            ),
+            _ => {}
+        }
+    }
+    Ok(creds)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut settings = ServiceSettings::new(&args.cache_dir);
+    settings.parallelism = args.parallelism.max(1);
+    settings.tools.timeout = Duration::from_secs(args.tool_timeout.max(1));
+    settings.git.timeout = Duration::from_secs(args.git_timeout.max(1));
+    settings.tools.helm = args.helm.clone();
+    if args.kustomize.is_some() {
+        settings.tools.kustomize = args.kustomize.clone();
+    }
+    if let Some(file) = &args.ssh_known_hosts {
+        settings.git.ssh.known_hosts = Some(
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+        );
+    }
+    for file in &args.plugins {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        settings.tools.plugins.extend(
+            ConfigManagementPlugin::parse(&text, &file.display().to_string())
+                .map_err(anyhow::Error::msg)?,
+        );
+    }
+    let creds = match &args.secrets {
+        Some(f) => read_secrets(f)?,
+        None => SecretCredentials::default(),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let service = Arc::new(
+            RepoService::new(settings, Arc::new(creds)).context("opening the repository cache")?,
+        );
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("capstan repo-server listening on http://{addr}");
+        axum::serve(listener, capstan_repo::server::router(service))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
