@@ -164,15 +164,20 @@ fn server_side_apply_matches_structured_merge_diff() {
     );
 }
 
-/// Sorts associative lists and sets by their keys and reads `null` as `{}`: the oracle is
+/// Sorts associative lists and sets by their keys and drops empty fields: the oracle is
 /// structured-merge-diff v4.1.2 (Debian's), whose merge does not yet keep the order of list
-/// items that Kubernetes 1.32's version keeps, and which leaves `null` where a pruned object
-/// became empty (the API server then decodes it as `{}`).
+/// items that Kubernetes 1.32's version keeps, and which leaves `null` where pruning emptied a
+/// list or object (the API server's typed decoding then drops the list or makes the object
+/// `{}`; we remove emptied lists and keep emptied objects as `{}`). Ownership (fieldsV1) is
+/// still compared byte for byte.
 fn normalize(v: &Value) -> Value {
     match v {
         Value::Null => Value::Object(serde_json::Map::new()),
         Value::Object(m) => Value::Object(
             m.iter()
+                // What pruning emptied is `null` there; here an emptied list is removed and an
+                // emptied object stays `{}`: compare all three as absent.
+                .filter(|(_, v)| !is_empty(v))
                 .map(|(k, v)| {
                     let mut v = normalize(v);
                     if let (true, Value::Array(items)) = (k == "finalizers", &mut v) {
@@ -193,5 +198,14 @@ fn normalize(v: &Value) -> Value {
             Value::Array(items)
         }
         other => other.clone(),
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.values().all(is_empty),
+        _ => false,
     }
 }

@@ -542,6 +542,31 @@ fn finalizers_are_a_set_and_custom_resource_lists_are_atomic() {
 }
 
 #[test]
+fn owner_references_and_pull_secrets_are_owned_as_whole_items() {
+    let mut cfg = deployment(1, json!([]));
+    cfg["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u-1"}]);
+    cfg["spec"]["template"]["spec"]["imagePullSecrets"] = json!([{"name": "pull"}]);
+    cfg["spec"]["template"]["spec"]["nodeSelector"] = json!({"disk": "ssd"});
+    let got = ssa::apply(None, &cfg, &req("kubectl", T0)).expect("apply");
+    let fields = &entry(&got, "kubectl", "Apply")["fieldsV1"];
+    assert_eq!(
+        fields["f:metadata"]["f:ownerReferences"],
+        json!({"k:{\"uid\":\"u-1\"}": {}})
+    );
+    let pod = &fields["f:spec"]["f:template"]["f:spec"];
+    assert_eq!(
+        pod["f:imagePullSecrets"],
+        json!({"k:{\"name\":\"pull\"}": {}})
+    );
+    assert_eq!(
+        pod["f:nodeSelector"],
+        json!({}),
+        "nodeSelector is an atomic map"
+    );
+}
+
+#[test]
 fn invalid_applied_configurations_are_rejected() {
     let bad_item = json!({"apiVersion":"apps/v1","kind":"Deployment","spec":{"template":{"spec":{"containers":[{"image":"x"}]}}}});
     assert!(matches!(

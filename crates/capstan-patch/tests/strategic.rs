@@ -392,6 +392,33 @@ fn malformed_patches_are_errors_naming_the_field() {
 }
 
 #[test]
+fn a_pod_disruption_budget_selector_is_replaced_not_merged() {
+    // policy/v1 PodDisruptionBudgetSpec.selector has patchStrategy "replace".
+    let pdb = json!({"spec":{"minAvailable":1,"selector":{"matchLabels":{"app":"a","tier":"b"}}}});
+    let got = smp(
+        pdb,
+        json!({"spec":{"selector":{"matchLabels":{"app":"c"}}}}),
+        "policy/v1",
+        "PodDisruptionBudget",
+    );
+    assert_eq!(
+        got["spec"],
+        json!({"minAvailable":1,"selector":{"matchLabels":{"app":"c"}}})
+    );
+    // A Deployment's selector merges.
+    let got = smp(
+        json!({"spec":{"selector":{"matchLabels":{"app":"a","tier":"b"}}}}),
+        json!({"spec":{"selector":{"matchLabels":{"app":"c"}}}}),
+        "apps/v1",
+        "Deployment",
+    );
+    assert_eq!(
+        got["spec"]["selector"],
+        json!({"matchLabels":{"app":"c","tier":"b"}})
+    );
+}
+
+#[test]
 fn documents_nested_too_deeply_are_refused() {
     let mut deep = json!(1);
     for _ in 0..=capstan_patch::MAX_DEPTH {

@@ -20,6 +20,7 @@ static OWNER_REFERENCES: ListDef = ListDef {
     ssa_keys: &[("uid", None)],
     item: &ANY,
     retain_keys: false,
+    atomic_items: true,
 };
 
 /// ObjectMeta.
@@ -38,6 +39,7 @@ static CONDITIONS: ListDef = ListDef {
     ssa_keys: &[("type", None)],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 
 /// A status whose only special field is `conditions` (merged by `type`).
@@ -50,6 +52,7 @@ static CONTAINER_PORTS: ListDef = ListDef {
     ssa_keys: &[("containerPort", None), ("protocol", Some("TCP"))],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static ENV_VAR_SOURCE: TypeDef = obj(&[
     ("configMapKeyRef", Field::AtomicObject),
@@ -63,24 +66,28 @@ static ENV: ListDef = ListDef {
     ssa_keys: NAME,
     item: &ENV_VAR,
     retain_keys: false,
+    atomic_items: false,
 };
 static VOLUME_MOUNTS: ListDef = ListDef {
     smp_key: "mountPath",
     ssa_keys: &[("mountPath", None)],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static VOLUME_DEVICES: ListDef = ListDef {
     smp_key: "devicePath",
     ssa_keys: &[("devicePath", None)],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static RESOURCE_CLAIMS: ListDef = ListDef {
     smp_key: "name",
     ssa_keys: NAME,
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static RESOURCES: TypeDef = obj(&[("claims", Field::MapList(&RESOURCE_CLAIMS))]);
 
@@ -97,6 +104,7 @@ static CONTAINERS: ListDef = ListDef {
     ssa_keys: NAME,
     item: &CONTAINER,
     retain_keys: false,
+    atomic_items: false,
 };
 static VOLUME_SOURCE_REFS: TypeDef = obj(&[]);
 static VOLUMES: ListDef = ListDef {
@@ -104,18 +112,21 @@ static VOLUMES: ListDef = ListDef {
     ssa_keys: NAME,
     item: &VOLUME_SOURCE_REFS,
     retain_keys: true,
+    atomic_items: false,
 };
 static IMAGE_PULL_SECRETS: ListDef = ListDef {
     smp_key: "name",
     ssa_keys: NAME,
     item: &ANY,
     retain_keys: false,
+    atomic_items: true,
 };
 static HOST_ALIASES: ListDef = ListDef {
     smp_key: "ip",
     ssa_keys: &[("ip", None)],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static TOPOLOGY_SPREAD: TypeDef = obj(&[("labelSelector", Field::AtomicObject)]);
 static TOPOLOGY_SPREAD_CONSTRAINTS: ListDef = ListDef {
@@ -123,18 +134,21 @@ static TOPOLOGY_SPREAD_CONSTRAINTS: ListDef = ListDef {
     ssa_keys: &[("topologyKey", None), ("whenUnsatisfiable", None)],
     item: &TOPOLOGY_SPREAD,
     retain_keys: false,
+    atomic_items: false,
 };
 static POD_RESOURCE_CLAIMS: ListDef = ListDef {
     smp_key: "name",
     ssa_keys: NAME,
     item: &ANY,
     retain_keys: true,
+    atomic_items: false,
 };
 static SCHEDULING_GATES: ListDef = ListDef {
     smp_key: "name",
     ssa_keys: NAME,
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static NODE_AFFINITY: TypeDef = obj(&[(
     "requiredDuringSchedulingIgnoredDuringExecution",
@@ -157,12 +171,14 @@ pub static POD_SPEC: TypeDef = obj(&[
     ("resourceClaims", Field::MapList(&POD_RESOURCE_CLAIMS)),
     ("schedulingGates", Field::MapList(&SCHEDULING_GATES)),
     ("affinity", Field::Object(&AFFINITY)),
+    ("nodeSelector", Field::AtomicObject),
 ]);
 static POD_IPS: ListDef = ListDef {
     smp_key: "ip",
     ssa_keys: &[("ip", None)],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static POD_STATUS: TypeDef = obj(&[
     ("conditions", Field::MapList(&CONDITIONS)),
@@ -190,6 +206,7 @@ static SERVICE_PORTS: ListDef = ListDef {
     ssa_keys: &[("port", None), ("protocol", Some("TCP"))],
     item: &ANY,
     retain_keys: false,
+    atomic_items: false,
 };
 static SERVICE_SPEC: TypeDef = obj(&[
     ("ports", Field::MapList(&SERVICE_PORTS)),
@@ -205,13 +222,18 @@ static SECRET_REFS: ListDef = ListDef {
     ssa_keys: NAME,
     item: &ANY,
     retain_keys: false,
+    atomic_items: true,
 };
 static SERVICE_ACCOUNT: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
     ("secrets", Field::MapList(&SECRET_REFS)),
     ("imagePullSecrets", Field::MapList(&IMAGE_PULL_SECRETS)),
 ]);
-static PVC_SPEC: TypeDef = obj(&[("selector", Field::AtomicObject)]);
+static PVC_SPEC: TypeDef = obj(&[
+    ("selector", Field::AtomicObject),
+    ("dataSource", Field::AtomicObject),
+    ("dataSourceRef", Field::AtomicObject),
+]);
 static PVC: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
     ("spec", Field::Object(&PVC_SPEC)),
@@ -260,10 +282,18 @@ static JOB_SPEC: TypeDef = obj(&[
     ("selector", Field::AtomicObject),
     ("template", Field::Object(&POD_TEMPLATE_SPEC)),
 ]);
+static JOB_CONDITIONS: ListDef = ListDef {
+    smp_key: "type",
+    ssa_keys: &[],
+    item: &ANY,
+    retain_keys: false,
+    atomic_items: false,
+};
+static JOB_STATUS: TypeDef = obj(&[("conditions", Field::MapList(&JOB_CONDITIONS))]);
 static JOB: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
     ("spec", Field::Object(&JOB_SPEC)),
-    ("status", Field::Object(&CONDITIONS_STATUS)),
+    ("status", Field::Object(&JOB_STATUS)),
 ]);
 static JOB_TEMPLATE: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
@@ -277,20 +307,27 @@ static CRON_JOB: TypeDef = obj(&[
 
 // ---- policy, networking, autoscaling, admission --------------------------------------------------
 
-static SELECTOR_SPEC: TypeDef = obj(&[("selector", Field::AtomicObject)]);
+static PDB_SPEC: TypeDef = obj(&[("selector", Field::ReplacedObject)]);
 static PDB: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
-    ("spec", Field::Object(&SELECTOR_SPEC)),
+    ("spec", Field::Object(&PDB_SPEC)),
     ("status", Field::Object(&CONDITIONS_STATUS)),
 ]);
 static NETWORK_POLICY_SPEC: TypeDef = obj(&[("podSelector", Field::AtomicObject)]);
 static NETWORK_POLICY: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
     ("spec", Field::Object(&NETWORK_POLICY_SPEC)),
+    ("status", Field::Object(&CONDITIONS_STATUS)),
 ]);
+static HPA_SPEC: TypeDef = obj(&[("scaleTargetRef", Field::AtomicObject)]);
 static HPA: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
+    ("spec", Field::Object(&HPA_SPEC)),
     ("status", Field::Object(&CONDITIONS_STATUS)),
+]);
+static ROLE_BINDING: TypeDef = obj(&[
+    ("metadata", Field::Object(&OBJECT_META)),
+    ("roleRef", Field::AtomicObject),
 ]);
 static WEBHOOK: TypeDef = obj(&[
     ("namespaceSelector", Field::AtomicObject),
@@ -301,6 +338,7 @@ static WEBHOOKS: ListDef = ListDef {
     ssa_keys: NAME,
     item: &WEBHOOK,
     retain_keys: false,
+    atomic_items: false,
 };
 static WEBHOOK_CONFIGURATION: TypeDef = obj(&[
     ("metadata", Field::Object(&OBJECT_META)),
@@ -348,6 +386,12 @@ const KINDS: &[(&str, &str, &TypeDef)] = &[
         &WEBHOOK_CONFIGURATION,
     ),
     ("apiextensions.k8s.io", "CustomResourceDefinition", &CRD),
+    ("rbac.authorization.k8s.io", "RoleBinding", &ROLE_BINDING),
+    (
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        &ROLE_BINDING,
+    ),
     ("apiregistration.k8s.io", "APIService", &APISERVICE),
 ];
 
@@ -369,8 +413,6 @@ const PLAIN_KINDS: &[(&str, &str)] = &[
     ("networking.k8s.io", "IngressClass"),
     ("rbac.authorization.k8s.io", "Role"),
     ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
     ("storage.k8s.io", "StorageClass"),
     ("storage.k8s.io", "CSIDriver"),
     ("storage.k8s.io", "CSINode"),

@@ -22,6 +22,9 @@ pub enum Field {
     /// An object that server-side apply treats as one value (`x-kubernetes-map-type: atomic`,
     /// e.g. a LabelSelector). Strategic merge patch still merges it field by field.
     AtomicObject,
+    /// An object with `patchStrategy: replace` (a PodDisruptionBudget's `selector`): a
+    /// strategic merge patch replaces it whole, and server-side apply treats it as atomic.
+    ReplacedObject,
 }
 
 /// An associative list.
@@ -30,8 +33,12 @@ pub struct ListDef {
     /// The strategic merge patch `patchMergeKey`.
     pub smp_key: &'static str,
     /// The server-side apply `x-kubernetes-list-map-keys`, each with its schema default (used
-    /// when an item omits it, as `protocol: TCP` for ports).
+    /// when an item omits it, as `protocol: TCP` for ports). Empty: the list is atomic for
+    /// server-side apply (`x-kubernetes-list-type: atomic`, e.g. a Job's status conditions).
     pub ssa_keys: &'static [(&'static str, Option<&'static str>)],
+    /// Whether each item is atomic for server-side apply (`x-kubernetes-map-type: atomic`
+    /// items such as owner references and image pull secrets: `k:{"uid":"…"}: {}`).
+    pub atomic_items: bool,
     /// The item type.
     pub item: &'static TypeDef,
     /// Whether the items carry `patchStrategy: retainKeys`.
@@ -65,6 +72,8 @@ pub enum Ty {
     Object(&'static TypeDef),
     /// An atomic object.
     AtomicObject,
+    /// An object replaced whole by strategic merge patch (atomic for server-side apply).
+    ReplacedObject,
     /// A list of the given kind.
     MapList(&'static ListDef),
     SetList,
@@ -83,6 +92,7 @@ impl Ty {
                 Some(Field::MapList(l)) => Ty::MapList(l),
                 Some(Field::SetList) => Ty::SetList,
                 Some(Field::AtomicObject) => Ty::AtomicObject,
+                Some(Field::ReplacedObject) => Ty::ReplacedObject,
                 None => Ty::Unknown,
             },
             _ => Ty::Unknown,
@@ -100,8 +110,24 @@ impl Ty {
     /// The type of one item of a list of this type.
     pub fn item(self) -> Ty {
         match self {
+            Ty::MapList(l) if l.atomic_items => Ty::AtomicObject,
             Ty::MapList(l) => Ty::Object(l.item),
             _ => Ty::Unknown,
+        }
+    }
+
+    /// Whether server-side apply treats an object of this type as one value.
+    pub fn is_atomic_object(self) -> bool {
+        matches!(self, Ty::AtomicObject | Ty::ReplacedObject)
+    }
+
+    /// Whether server-side apply tracks the items of a list of this type one by one
+    /// (associative lists with keys, and sets).
+    pub fn is_keyed_list(self) -> bool {
+        match self {
+            Ty::MapList(l) => !l.ssa_keys.is_empty(),
+            Ty::SetList => true,
+            _ => false,
         }
     }
 }

@@ -172,7 +172,13 @@ pub fn apply(
             });
         }
     }
-    let config = without_managed_fields(applied);
+    let mut config = without_managed_fields(applied);
+    // Every stored object has metadata: `metadata: null` in a configuration means "nothing".
+    if let Some(obj) = config.as_object_mut()
+        && obj.get("metadata").is_some_and(Value::is_null)
+    {
+        obj.shift_remove("metadata");
+    }
 
     let new_set = walk::to_field_set(&config, ty)
         .map(|s| owned_fields(&s, req.subresource))

@@ -9,14 +9,14 @@ use crate::json_patch::json_equal;
 use crate::schema::Ty;
 
 fn is_keyed(ty: Ty) -> bool {
-    matches!(ty, Ty::MapList(_) | Ty::SetList)
+    ty.is_keyed_list()
 }
 
 /// Whether ownership is tracked below this value (a non-atomic object or an associative list
 /// or set).
 fn is_granular(v: &Value, ty: Ty) -> bool {
     match v {
-        Value::Object(_) => !matches!(ty, Ty::AtomicObject),
+        Value::Object(_) => !ty.is_atomic_object(),
         Value::Array(_) => is_keyed(ty),
         _ => false,
     }
@@ -70,7 +70,7 @@ fn fields_of(
     set: &mut Set,
 ) -> Result<(), String> {
     match value {
-        Value::Object(m) if !matches!(ty, Ty::AtomicObject) => {
+        Value::Object(m) if !ty.is_atomic_object() => {
             for (k, v) in m {
                 path.push(PathElement::Field(k.clone()));
                 fields_of(v, ty.member(k), path, set)?;
@@ -141,7 +141,7 @@ fn compare_at(
                 compare_at(Some(v), None, t, p, c)
             });
         }
-        (Some(Value::Object(l)), Some(Value::Object(r))) if !matches!(ty, Ty::AtomicObject) => {
+        (Some(Value::Object(l)), Some(Value::Object(r))) if !ty.is_atomic_object() => {
             for (k, lv) in l {
                 path.push(PathElement::Field(k.clone()));
                 compare_at(Some(lv), r.get(k), ty.member(k), path, c);
@@ -208,7 +208,7 @@ fn descend_one(
     f: &mut dyn FnMut(&mut Vec<PathElement>, &Value, Ty),
 ) {
     match v {
-        Value::Object(m) if !matches!(ty, Ty::AtomicObject) => {
+        Value::Object(m) if !ty.is_atomic_object() => {
             for (k, child) in m {
                 path.push(PathElement::Field(k.clone()));
                 f(path, child, ty.member(k));
@@ -232,7 +232,7 @@ fn descend_one(
 /// the field.
 pub fn merge(live: &Value, config: &Value, ty: Ty) -> Value {
     match (live, config) {
-        (Value::Object(l), Value::Object(c)) if !matches!(ty, Ty::AtomicObject) => {
+        (Value::Object(l), Value::Object(c)) if !ty.is_atomic_object() => {
             let mut out = l.clone();
             for (k, cv) in c {
                 if cv.is_null() {
@@ -326,14 +326,24 @@ fn merge_lists(lhs: &[Value], rhs: &[Value], ty: Ty) -> Vec<Value> {
 /// Removes from `value` every path that is a member of `set` (with everything below it).
 pub fn remove_items(value: &mut Value, set: &Set, ty: Ty) {
     match value {
-        Value::Object(m) if !matches!(ty, Ty::AtomicObject) => {
+        Value::Object(m) if !ty.is_atomic_object() => {
             let keys: Vec<String> = m.keys().cloned().collect();
             for k in keys {
                 let pe = PathElement::Field(k.clone());
                 if set.members.contains(&pe) {
                     m.shift_remove(&k);
                 } else if let (Some(child), Some(v)) = (set.child(&pe), m.get_mut(&k)) {
-                    remove_items(v, child, ty.member(&k));
+                    let member = ty.member(&k);
+                    let had_items = v.as_array().is_some_and(|a| !a.is_empty());
+                    remove_items(v, child, member);
+                    // A list whose last item was removed disappears, as the API server's
+                    // typed objects omit empty lists.
+                    if had_items
+                        && member.is_keyed_list()
+                        && v.as_array().is_some_and(Vec::is_empty)
+                    {
+                        m.shift_remove(&k);
+                    }
                 }
             }
         }

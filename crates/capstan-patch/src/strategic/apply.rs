@@ -118,6 +118,12 @@ pub(crate) fn merge_map(
             ));
         }
         let merged = match (original.get(k), v) {
+            // An object with `patchStrategy: replace` is replaced whole.
+            (Some(Value::Object(_)), Value::Object(_))
+                if matches!(field_ty, Ty::ReplacedObject) =>
+            {
+                fresh(v, field_ty, &fpath)?
+            }
             // `$patch: delete` on an existing object leaves it empty, as the API server does.
             (Some(Value::Object(o)), Value::Object(p)) => {
                 Some(Value::Object(merge_map(o.clone(), p, field_ty, &fpath)?))

@@ -99,6 +99,12 @@ fn diff_maps(
         let fpath = format!("{path}.{key}");
         let field_ty = ty.member(key);
         match (ov, mv) {
+            // kubectl sends an object with `patchStrategy: replace` whole, changed or not.
+            (Value::Object(_), Value::Object(_)) if matches!(field_ty, Ty::ReplacedObject) => {
+                if !opts.ignore_changes_and_additions {
+                    patch.insert(key.clone(), mv.clone());
+                }
+            }
             (Value::Object(o), Value::Object(m)) => {
                 let sub = Opts {
                     build_retain_keys: field_ty.object_def().retain_keys,
