@@ -92,9 +92,10 @@ pub fn decode_element(k: &str) -> Result<PathElement, String> {
             let obj = v
                 .as_object()
                 .ok_or_else(|| format!("invalid fieldsV1 key {k:?}: k: needs a JSON object"))?;
-            Ok(PathElement::Key(
-                obj.iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
-            ))
+            let mut key: Vec<(String, Value)> =
+                obj.iter().map(|(n, v)| (n.clone(), v.clone())).collect();
+            key.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(PathElement::Key(key))
         }
         "v" => serde_json::from_str(rest)
             .map(PathElement::Value)
@@ -131,6 +132,17 @@ mod tests {
         assert!(text.starts_with("{\"f:metadata\":"), "{text}");
         assert!(text.contains("\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:containerPort\":{}}"), "{text}");
         assert!(text.contains("\"f:selector\":{}"), "{text}");
+    }
+
+    #[test]
+    fn key_field_order_does_not_matter() {
+        let a = decode(&json!({"k:{\"protocol\":\"TCP\",\"containerPort\":80}": {}})).expect("a");
+        let b = decode(&json!({"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {}})).expect("b");
+        assert_eq!(a, b);
+        assert_eq!(
+            serde_json::to_string(&encode(&a)).expect("json"),
+            r#"{"k:{\"containerPort\":80,\"protocol\":\"TCP\"}":{}}"#
+        );
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub fn item_element(item: &Value, ty: Ty) -> Result<PathElement, String> {
                     }
                 }
             }
+            // Key fields are ordered by name, as structured-merge-diff orders them.
+            key.sort_by(|a, b| a.0.cmp(&b.0));
             Ok(PathElement::Key(key))
         }
         _ => Ok(PathElement::Value(item.clone())),
