@@ -10,6 +10,7 @@ pub mod cache;
 mod clusters;
 pub mod compare;
 mod controller;
+mod credentials;
 mod error;
 mod manifests;
 mod operation;
@@ -22,6 +23,7 @@ mod settings;
 pub mod status;
 
 pub use controller::Controller;
+pub use credentials::SecretCredentialStore;
 pub use error::ControllerError;
 pub use manifests::{GenerateFuture, GenerateRequest, Generated, ManifestGenerator};
 pub use repo::RepoGenerator;

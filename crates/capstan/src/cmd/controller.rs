@@ -1,0 +1,121 @@
+//! `capstan controller`: the application controller alone, with the repo server in-process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use capstan_controller::{Controller, ControllerConfig, RepoGenerator, SecretCredentialStore};
+use capstan_kube::{ClusterClient, ConnectOptions};
+use capstan_repo::{RepoService, ServiceSettings};
+use tokio_util::sync::CancellationToken;
+
+/// Run the application controller: compare Applications with the cluster, write their status and
+/// run syncs. Applications, AppProjects and settings are read from `--namespace`.
+///
+/// Example: `capstan controller --kubeconfig .capstan/kubeconfig`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// kubeconfig of the control-plane cluster (in-cluster configuration when absent).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace of Applications, AppProjects and settings.
+    #[arg(long, env = "ARGOCD_NAMESPACE", default_value = "argocd")]
+    pub namespace: String,
+    /// Directory for the repo server's Git and manifest caches.
+    #[arg(
+        long,
+        env = "CAPSTAN_REPO_CACHE_DIR",
+        default_value = "/tmp/capstan-repo-cache"
+    )]
+    pub repo_cache_dir: PathBuf,
+    /// Status (refresh) workers.
+    #[arg(
+        long,
+        env = "ARGOCD_APPLICATION_CONTROLLER_STATUS_PROCESSORS",
+        default_value_t = 20
+    )]
+    pub status_processors: usize,
+    /// Operation (sync) workers.
+    #[arg(
+        long,
+        env = "ARGOCD_APPLICATION_CONTROLLER_OPERATION_PROCESSORS",
+        default_value_t = 10
+    )]
+    pub operation_processors: usize,
+    /// Seconds between sync waves.
+    #[arg(long, env = "ARGOCD_SYNC_WAVE_DELAY", default_value_t = 2.0)]
+    pub wave_delay: f64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        capstan_kube::install_crypto_provider();
+        let options = ConnectOptions::default();
+        let client = match &args.kubeconfig {
+            Some(path) => {
+                ClusterClient::from_kubeconfig(path, args.context.as_deref(), options).await
+            }
+            None => ClusterClient::infer(options).await,
+        }
+        .context("connecting to the control-plane cluster")?;
+        let cancel = CancellationToken::new();
+        let credentials = SecretCredentialStore::watch(&client, &args.namespace, cancel.clone())
+            .await
+            .context("reading repository Secrets")?;
+        let service = RepoService::new(
+            ServiceSettings::new(&args.repo_cache_dir),
+            Arc::new(credentials),
+        )
+        .context("opening the repository cache")?;
+        let config = ControllerConfig {
+            namespace: args.namespace.clone(),
+            status_processors: args.status_processors,
+            operation_processors: args.operation_processors,
+            wave_delay: Duration::from_secs_f64(args.wave_delay.max(0.0)),
+            ..ControllerConfig::default()
+        };
+        let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
+        let controller = Controller::start(config, client, generator)
+            .await
+            .context("starting the controller")?;
+        tracing::info!(namespace = %args.namespace, "capstan controller started");
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+        controller.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
