@@ -189,11 +189,17 @@ fn normalize(v: &Value) -> Value {
         ),
         Value::Array(a) => {
             let mut items: Vec<Value> = a.iter().map(normalize).collect();
-            if items
-                .iter()
-                .all(|i| i.get("name").is_some() || i.get("containerPort").is_some())
-            {
-                items.sort_by_key(|i| format!("{}/{}", i["name"], i["containerPort"]));
+            if items.iter().all(|i| {
+                ["name", "containerPort", "uid", "type"]
+                    .iter()
+                    .any(|k| i.get(k).is_some())
+            }) {
+                items.sort_by_key(|i| {
+                    format!(
+                        "{}/{}/{}/{}",
+                        i["uid"], i["type"], i["name"], i["containerPort"]
+                    )
+                });
             }
             Value::Array(items)
         }
