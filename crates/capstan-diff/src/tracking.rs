@@ -318,3 +318,47 @@ pub fn find_shared_resources<'a>(
         })
         .collect()
 }
+
+/// Pairs desired and live objects by group, kind, namespace and name (desired objects without a
+/// namespace take `default_namespace`; cluster-scoped objects have none on either side). Desired
+/// objects come first in their order, then live objects nobody desires.
+pub fn pair_by_identity<'a>(
+    desired: &'a [Value],
+    live: &'a [Value],
+    default_namespace: &str,
+) -> Vec<(Option<&'a Value>, Option<&'a Value>)> {
+    let key = |obj: &Value, default_ns: &str| {
+        let mut id = ObjectId::of(obj);
+        if id.namespace.is_empty() {
+            id.namespace = default_ns.to_string();
+        }
+        id
+    };
+    let live_keys: Vec<ObjectId> = live.iter().map(|l| key(l, default_namespace)).collect();
+    let live_keys_unscoped: Vec<ObjectId> = live.iter().map(ObjectId::of).collect();
+    let mut used = vec![false; live.len()];
+    let mut pairs = Vec::with_capacity(desired.len() + live.len());
+    for d in desired {
+        let wanted = key(d, default_namespace);
+        let unscoped = ObjectId::of(d);
+        let found = (0..live.len()).find(|&i| {
+            !used[i]
+                && (live_keys[i] == wanted
+                    || (unscoped.namespace.is_empty() && live_keys_unscoped[i] == unscoped))
+        });
+        match found {
+            Some(i) => {
+                used[i] = true;
+                pairs.push((Some(d), Some(&live[i])));
+            }
+            None => pairs.push((Some(d), None)),
+        }
+    }
+    pairs.extend(
+        live.iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|(l, _)| (None, Some(l))),
+    );
+    pairs
+}

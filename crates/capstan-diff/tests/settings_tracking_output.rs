@@ -305,3 +305,40 @@ fn settings_from_config_map_object_and_thread_safety() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<capstan_diff::Differ>();
 }
+
+#[test]
+fn objects_are_paired_by_identity() {
+    use capstan_diff::tracking::pair_by_identity;
+    let desired = vec![
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "prod"}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "new"}}),
+    ];
+    let live = vec![
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "prod"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extra", "namespace": "default"}}),
+    ];
+    let pairs = pair_by_identity(&desired, &live, "default");
+    let shape: Vec<(Option<&str>, Option<&str>)> = pairs
+        .iter()
+        .map(|(d, l)| {
+            (
+                d.map(|d| d["metadata"]["name"].as_str().unwrap()),
+                l.map(|l| l["metadata"]["name"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (Some("a"), Some("a")),
+            (Some("web"), Some("web")),
+            (Some("r"), Some("r")),
+            (Some("new"), None),
+            (None, Some("extra"))
+        ]
+    );
+}
