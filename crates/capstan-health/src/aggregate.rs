@@ -41,6 +41,10 @@ pub fn app_health(resources: &[ManagedResource<'_>], overrides: &HealthOverrides
     let mut per_resource = Vec::with_capacity(resources.len());
     let (mut contains_resources, mut contains_live) = (false, false);
     for resource in resources {
+        if resource.target.is_none() && resource.live.is_none() {
+            per_resource.push(None);
+            continue;
+        }
         if resource.target.is_some_and(is_skip_hook) || resource.live.is_some_and(is_hook) {
             per_resource.push(None);
             continue;
@@ -101,4 +105,39 @@ fn is_hook(obj: &Value) -> bool {
 
 fn is_skip_hook(obj: &Value) -> bool {
     hook_types(obj).iter().any(|t| t == "Skip")
+}
+
+/// [`app_health`] for the Application `app_namespace/app_name`: a resource that is this Application
+/// itself (an app that manages itself) does not affect its own health, as in Argo CD.
+pub fn app_health_of(
+    app_namespace: &str,
+    app_name: &str,
+    resources: &[ManagedResource<'_>],
+    overrides: &HealthOverrides,
+) -> AppHealth {
+    let is_self = |obj: &Value| {
+        let (group, _, kind) = gvk(obj);
+        group == capstan_types::annotations::GROUP
+            && kind == "Application"
+            && obj.pointer("/metadata/name").and_then(Value::as_str) == Some(app_name)
+            && obj
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                == app_namespace
+    };
+    let kept: Vec<ManagedResource<'_>> = resources
+        .iter()
+        .map(|r| {
+            if r.live.is_some_and(is_self) {
+                ManagedResource {
+                    target: None,
+                    live: None,
+                }
+            } else {
+                *r
+            }
+        })
+        .collect();
+    app_health(&kept, overrides)
 }

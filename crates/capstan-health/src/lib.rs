@@ -20,7 +20,7 @@ use capstan_types::HealthStatus;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use aggregate::{AppHealth, ManagedResource, app_health};
+pub use aggregate::{AppHealth, ManagedResource, app_health, app_health_of};
 pub use overrides::{HEALTH_KEY_PREFIX, HealthOverrides, OverrideError};
 
 /// The health of one resource.

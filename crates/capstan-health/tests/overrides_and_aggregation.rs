@@ -308,3 +308,31 @@ fn from_config_map_object_and_thread_safety() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<HealthOverrides>();
 }
+
+#[test]
+fn an_app_managing_itself_does_not_affect_its_own_health() {
+    use capstan_health::app_health_of;
+    let me = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "root", "namespace": "argocd"}});
+    let degraded_pod = pod("p", "Failed", json!({}));
+    let app_script = HealthOverrides::from_config_map_data(&config(&[(
+        "resource.customizations.health.argoproj.io_Application",
+        "return {status = 'Degraded'}",
+    )]))
+    .unwrap();
+    let resources = [r(&me)];
+    assert_eq!(
+        app_health(&resources, &app_script).status,
+        HealthStatus::Degraded
+    );
+    let own = app_health_of("argocd", "root", &resources, &app_script);
+    assert_eq!(own.status, HealthStatus::Healthy);
+    assert_eq!(own.resources, [None]);
+    assert_eq!(
+        app_health_of("argocd", "other", &resources, &app_script).status,
+        HealthStatus::Degraded
+    );
+    assert_eq!(
+        app_health_of("argocd", "root", &[r(&me), r(&degraded_pod)], &app_script).status,
+        HealthStatus::Degraded
+    );
+}
