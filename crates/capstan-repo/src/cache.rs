@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -54,7 +57,12 @@ pub struct ManifestCache {
     disk: Option<Database>,
     max_memory: usize,
     max_disk: u64,
+    writes: std::sync::atomic::AtomicU64,
 }
+
+/// Every this many writes one is made durable (with those before it); the others are not synced
+/// one by one: the cache can lose its latest entries in a crash, never become inconsistent.
+const SYNC_EVERY: u64 = 64;
 
 impl ManifestCache {
     /// A cache keeping at most `max_memory` entries in memory and `max_disk` on disk at `path`
@@ -90,7 +98,28 @@ impl ManifestCache {
             disk,
             max_memory: max_memory.max(1),
             max_disk: max_disk.max(1),
+            writes: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    fn begin_write(&self, db: &Database) -> Result<WriteTransaction, CacheError> {
+        let mut tx = db.begin_write().map_err(err)?;
+        let n = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !(n + 1).is_multiple_of(SYNC_EVERY) {
+            tx.set_durability(Durability::None).map_err(err)?;
+        }
+        Ok(tx)
+    }
+
+    /// Makes every write so far durable.
+    pub fn sync(&self) -> Result<(), CacheError> {
+        if let Some(db) = &self.disk {
+            let tx = db.begin_write().map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
     }
 
     fn mem(&self) -> std::sync::MutexGuard<'_, Memory> {
@@ -155,7 +184,7 @@ impl ManifestCache {
         self.remember(key, entry.clone());
         if let Some(db) = &self.disk {
             let bytes = serde_json::to_vec(entry.as_ref()).map_err(err)?;
-            let tx = db.begin_write().map_err(err)?;
+            let tx = self.begin_write(db)?;
             {
                 let mut entries = tx.open_table(ENTRIES).map_err(err)?;
                 let mut order = tx.open_table(ORDER).map_err(err)?;
@@ -212,7 +241,7 @@ impl ManifestCache {
         }
         if let Some(db) = &self.disk {
             let bytes = serde_json::to_vec(&latest).map_err(err)?;
-            let tx = db.begin_write().map_err(err)?;
+            let tx = self.begin_write(db)?;
             {
                 let mut table = tx.open_table(LATEST).map_err(err)?;
                 table.insert(source_key, bytes.as_slice()).map_err(err)?;
@@ -225,6 +254,14 @@ impl ManifestCache {
     /// Number of entries in memory.
     pub fn memory_len(&self) -> usize {
         self.mem().entries.len()
+    }
+}
+
+impl Drop for ManifestCache {
+    fn drop(&mut self) {
+        if let Err(e) = self.sync() {
+            tracing::warn!(error = %e, "manifest cache: final sync failed");
+        }
     }
 }
 

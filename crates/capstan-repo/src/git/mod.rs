@@ -109,6 +109,8 @@ pub struct GitCache {
     refs: Mutex<HashMap<String, (Instant, Arc<Refs>)>>,
     checkouts: checkout::CheckoutStore,
     diffs: DiffCache,
+    /// (repository, commit) pairs known to be in the bare caches (objects are never removed).
+    present: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 fn is_full_sha(rev: &str) -> bool {
@@ -140,6 +142,7 @@ impl GitCache {
             refs: Mutex::new(HashMap::new()),
             checkouts,
             diffs: Mutex::new(HashMap::new()),
+            present: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -249,22 +252,34 @@ impl GitCache {
         sha: &str,
         fetch_exact: bool,
     ) -> Result<(), GitError> {
+        let known = (runner.url.cache_key(), sha.to_string());
+        if self
+            .present
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&known)
+        {
+            return Ok(());
+        }
         let lock = self.lock_for(&runner.url.cache_key());
         let _guard = lock.lock().await;
         runner.init().await?;
-        if runner.has_commit(sha).await? {
-            return Ok(());
+        let mut found = runner.has_commit(sha).await?;
+        if !found {
+            runner.fetch_all().await?;
+            found = runner.has_commit(sha).await?;
         }
-        runner.fetch_all().await?;
-        if runner.has_commit(sha).await? {
-            return Ok(());
-        }
-        if fetch_exact {
+        if !found && fetch_exact {
             // A commit no branch or tag points to (for example a pull-request head).
             let _ = runner.fetch_sha(sha).await;
-            if runner.has_commit(sha).await? {
-                return Ok(());
-            }
+            found = runner.has_commit(sha).await?;
+        }
+        if found {
+            self.present
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(known);
+            return Ok(());
         }
         Err(GitError::UnknownRevision {
             repo: runner.display_url(),
