@@ -409,3 +409,104 @@ async fn config_management_plugins() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_hooks_and_file_dependencies() {
+    require_helm();
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("charts"));
+    work.write(
+        "sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+    );
+    work.write(
+        "sub/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-sub\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    );
+    work.write("sub/values.yaml", "greeting: hello\n");
+    work.write(
+        "umbrella/Chart.yaml",
+        "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 0.1.0\n  repository: file://../sub\n",
+    );
+    work.write("umbrella/values.yaml", "sub:\n  greeting: from-umbrella\n");
+    work.write(
+        "umbrella/templates/hook.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-1\"\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n",
+    );
+    work.write(
+        "umbrella/templates/test.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n  - name: t\n    image: busybox\n",
+    );
+    work.commit("charts");
+    let service = service(&tmp.path().join("cache"));
+    let repo = work.dir.display().to_string();
+    let out = service
+        .generate(&request(
+            json!({"repoURL": repo, "path": "umbrella", "helm": {"releaseName": "rel"}}),
+        ))
+        .await
+        .unwrap();
+    let mut got = names(&out.manifests);
+    got.sort();
+    assert_eq!(
+        got,
+        ["ConfigMap/rel-sub", "Job/rel-migrate", "Pod/rel-test"]
+    );
+    let cm = out
+        .manifests
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .unwrap();
+    assert_eq!(cm["data"]["greeting"], json!("from-umbrella"));
+    // hooks keep their annotations (the sync engine maps them to Argo CD hooks)
+    let job = out.manifests.iter().find(|o| o["kind"] == "Job").unwrap();
+    assert_eq!(
+        job["metadata"]["annotations"]["helm.sh/hook"],
+        json!("pre-install")
+    );
+    // the dependency was built in a private copy: the shared checkout has no charts/ directory
+    let skip = service
+        .generate(&request(json!({"repoURL": repo, "path": "umbrella", "helm": {"releaseName": "rel", "skipTests": true}})))
+        .await
+        .unwrap();
+    let mut got = names(&skip.manifests);
+    got.sort();
+    assert_eq!(got, ["ConfigMap/rel-sub", "Job/rel-migrate"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_parameters_reach_the_plugin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write("app/marker", "x");
+    work.commit("one");
+    let yaml = "apiVersion: argoproj.io/v1alpha1\nkind: ConfigManagementPlugin\nmetadata:\n  name: params\nspec:\n  version: v2\n  init:\n    command: [sh, -c, 'echo init > init.txt']\n  generate:\n    command: [sh, -c]\n    args:\n    - |\n      test -f init.txt || exit 3\n      printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: %s\\ndata:\\n  tag: \"%s\"\\n  first: \"%s\"\\n  region: \"%s\"\\n  home: \"%s\"\\n' \"$PARAM_IMAGE_TAG\" \"$PARAM_IMAGE_TAG\" \"$PARAM_LIST_0\" \"$PARAM_MAP_REGION\" \"${CARGO_MANIFEST_DIR-scrubbed}\"\n";
+    let plugins = capstan_repo::render::ConfigManagementPlugin::parse(yaml, "params.yaml").unwrap();
+    let service = service_with(&tmp.path().join("cache"), Arc::new(NoCredentials), |s| {
+        s.tools.plugins = plugins;
+    });
+    let out = service
+        .generate(&request(json!({
+            "repoURL": work.dir.display().to_string(), "path": "app",
+            "plugin": {"name": "params-v2", "parameters": [
+                {"name": "image.tag", "string": "v1"},
+                {"name": "list", "array": ["a", "b"]},
+                {"name": "map", "map": {"region": "eu"}}
+            ]}
+        })))
+        .await
+        .unwrap();
+    assert_eq!(names(&out.manifests), ["ConfigMap/v1"]);
+    assert_eq!(
+        out.manifests[0]["data"],
+        json!({"tag": "v1", "first": "a", "region": "eu", "home": "scrubbed"})
+    );
+    // init wrote into a private copy, not into the shared checkout
+    let checkout = service
+        .git()
+        .checkout(&work.dir.display().to_string(), &out.revision)
+        .await
+        .unwrap();
+    assert!(checkout.dir().join("app/marker").exists());
+    assert!(!checkout.dir().join("app/init.txt").exists());
+}
