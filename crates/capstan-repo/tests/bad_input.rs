@@ -298,3 +298,57 @@ async fn last_good_manifests_stay_cached() {
     assert!(out.cached);
     assert_eq!(names(&out.manifests), ["ConfigMap/ok"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonnet_errors_name_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write(
+        "syntax/main.jsonnet",
+        "{\n  apiVersion: 'v1',\n  kind: 'ConfigMap',,\n}\n",
+    );
+    work.write(
+        "runtime/main.jsonnet",
+        "local lib = import 'lib.libsonnet';\n{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: lib.missing } }\n",
+    );
+    work.write("runtime/lib.libsonnet", "{\n  present: 1,\n}\n");
+    work.write(
+        "extvar/main.jsonnet",
+        "{ apiVersion: 'v1', kind: std.extVar('kind') }\n",
+    );
+    work.commit("jsonnet");
+    let repo = work.dir.display().to_string();
+    let service = service(&tmp.path().join("cache"));
+    let err = service
+        .generate(&request(json!({"repoURL": repo, "path": "syntax"})))
+        .await
+        .unwrap_err();
+    let RenderError::Manifest(p) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((p.file.as_str(), p.line), ("main.jsonnet", 3), "{err}");
+
+    let err = service
+        .generate(&request(json!({"repoURL": repo, "path": "runtime"})))
+        .await
+        .unwrap_err();
+    let RenderError::Manifest(p) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(p.message.contains("missing"), "{err}");
+    assert_eq!((p.file.as_str(), p.line), ("main.jsonnet", 2), "{err}");
+
+    // an undefined external variable is an error; defined, it renders
+    assert!(
+        service
+            .generate(&request(json!({"repoURL": repo, "path": "extvar"})))
+            .await
+            .is_err()
+    );
+    let out = service
+        .generate(&request(json!({"repoURL": repo, "path": "extvar",
+            "directory": {"jsonnet": {"extVars": [{"name": "kind", "value": "Secret"}]}}})))
+        .await
+        .unwrap();
+    assert_eq!(out.manifests[0]["kind"], json!("Secret"));
+}

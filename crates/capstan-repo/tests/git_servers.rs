@@ -129,6 +129,23 @@ async fn smart_http_with_basic_auth() {
         .unwrap();
     assert_eq!(names(&out.manifests), ["ConfigMap/from-git"]);
 
+    // the same credentials from a repo-creds template matched by URL prefix
+    let template: Arc<dyn CredentialSource> = Arc::new(SecretCredentials {
+        repositories: vec![],
+        templates: vec![RepoCreds {
+            url: format!("http://127.0.0.1:{}/", server.port),
+            username: Some("alice".into()),
+            password: Some(Sensitive::new("s3cret-pw")),
+            ..Default::default()
+        }],
+    });
+    let by_template = service_with(&tmp.path().join("cache-template"), template, |_| {});
+    let out = by_template
+        .generate(&request(json!({"repoURL": url, "path": "app"})))
+        .await
+        .unwrap();
+    assert_eq!(names(&out.manifests), ["ConfigMap/from-git"]);
+
     // a wrong password: an authentication error, quickly, without the password in it
     let bad = service_with(
         &tmp.path().join("cache-bad"),
@@ -178,6 +195,46 @@ async fn smart_http_with_basic_auth() {
         .await
         .unwrap();
     assert_eq!(names(&out.manifests), ["ConfigMap/from-git"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smart_http_with_bearer_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_work, _bare) = served_repo(tmp.path());
+    let server = GitHttpServer::start_with_header(
+        &tmp.path().join("served"),
+        Some("Bearer tok-123456".into()),
+    );
+    let url = server.url("repo.git");
+    let creds = |token: &str| -> Arc<dyn CredentialSource> {
+        Arc::new(SecretCredentials {
+            repositories: vec![Repository {
+                creds: RepoCreds {
+                    url: url.clone(),
+                    bearer_token: Some(Sensitive::new(token)),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }],
+            templates: vec![],
+        })
+    };
+    let good = service_with(&tmp.path().join("c1"), creds("tok-123456"), |_| {});
+    let out = good
+        .generate(&request(json!({"repoURL": url, "path": "app"})))
+        .await
+        .unwrap();
+    assert_eq!(names(&out.manifests), ["ConfigMap/from-git"]);
+    let bad = service_with(&tmp.path().join("c2"), creds("tok-wrong-999"), |_| {});
+    let err = bad
+        .generate(&request(json!({"repoURL": url, "path": "app"})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RenderError::Git(GitError::Authentication { .. })),
+        "{err:?}"
+    );
+    assert!(!format!("{err} {err:?}").contains("tok-wrong-999"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

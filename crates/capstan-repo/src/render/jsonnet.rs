@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use capstan_types::ApplicationSourceDirectory;
 use rsjsonnet_lang::arena::Arena;
 use rsjsonnet_lang::program::{
-    Callbacks, EvalError, EvalStackTraceItem, ImportError, LoadError, NativeError, Program, Thunk,
-    Value as JValue,
+    Callbacks, EvalError, EvalErrorKind, EvalStackTraceItem, ImportError, LoadError, NativeError,
+    Program, Thunk, Value as JValue,
 };
 use rsjsonnet_lang::span::{SourceId, SpanContext, SpanId, SpanManager};
 use serde_json::Value;
@@ -167,6 +167,38 @@ impl<'p> Callbacks<'p> for Importer<'p> {
     }
 }
 
+/// Where an evaluation error happened, for the kinds that say.
+fn kind_span(kind: &EvalErrorKind) -> Option<SpanId> {
+    use EvalErrorKind as K;
+    match kind {
+        K::InvalidIndexedType { span, .. }
+        | K::InvalidSlicedType { span, .. }
+        | K::SliceIndexOrStepIsNotNumber { span, .. }
+        | K::StringIndexIsNotNumber { span, .. }
+        | K::ArrayIndexIsNotNumber { span, .. }
+        | K::NumericIndexIsNotValid { span, .. }
+        | K::NumericIndexOutOfRange { span, .. }
+        | K::ObjectIndexIsNotString { span, .. }
+        | K::RepeatedFieldName { span, .. }
+        | K::FieldNameIsNotString { span, .. }
+        | K::UnknownObjectField { span, .. }
+        | K::FieldOfNonObject { span }
+        | K::SuperWithoutSuperObject { span }
+        | K::ForSpecValueIsNotArray { span, .. }
+        | K::CondIsNotBool { span, .. }
+        | K::InvalidUnaryOpType { span, .. }
+        | K::AssertFailed { span, .. }
+        | K::ExplicitError { span, .. }
+        | K::ImportFailed { span, .. } => Some(*span),
+        K::CalleeIsNotFunction { span, .. }
+        | K::TooManyCallArgs { span, .. }
+        | K::UnknownCallParam { span, .. }
+        | K::CallParamNotBound { span, .. }
+        | K::InvalidBinaryOpTypes { span, .. } => *span,
+        _ => None,
+    }
+}
+
 /// Removes rsjsonnet's internal span identifiers from a debug-formatted error.
 fn clean_message(debug: &str) -> String {
     static SPAN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
@@ -272,14 +304,16 @@ pub fn render_file(
         if let Some(refused) = &importer.refused {
             return input.place.outside("jsonnet import", refused.clone());
         }
-        let span = e.stack_trace.iter().find_map(|item| match item {
-            EvalStackTraceItem::Expr { span } | EvalStackTraceItem::Variable { span, .. } => {
-                Some(*span)
-            }
-            EvalStackTraceItem::Call { span, .. }
-            | EvalStackTraceItem::ArrayItem { span, .. }
-            | EvalStackTraceItem::ObjectField { span, .. } => *span,
-            _ => None,
+        let span = kind_span(&e.kind).or_else(|| {
+            e.stack_trace.iter().find_map(|item| match item {
+                EvalStackTraceItem::Expr { span } | EvalStackTraceItem::Variable { span, .. } => {
+                    Some(*span)
+                }
+                EvalStackTraceItem::Call { span, .. }
+                | EvalStackTraceItem::ArrayItem { span, .. }
+                | EvalStackTraceItem::ObjectField { span, .. } => *span,
+                _ => None,
+            })
         });
         let (file, line, col) = span
             .and_then(|s| importer.locate(program.span_manager(), s))

@@ -206,6 +206,13 @@ pub struct GitHttpServer {
 impl GitHttpServer {
     /// Serves the bare repositories under `root`; with `auth`, requires basic auth user:password.
     pub fn start(root: &Path, auth: Option<(&str, &str)>) -> GitHttpServer {
+        let expected = auth.map(|(u, p)| format!("Basic {}", b64(format!("{u}:{p}").as_bytes())));
+        GitHttpServer::start_with_header(root, expected)
+    }
+
+    /// Serves the bare repositories under `root`; with `expected`, requires exactly that
+    /// `Authorization` header.
+    pub fn start_with_header(root: &Path, expected: Option<String>) -> GitHttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -213,7 +220,6 @@ impl GitHttpServer {
         let requests = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let root = root.to_path_buf();
-        let expected = auth.map(|(u, p)| format!("Basic {}", b64(format!("{u}:{p}").as_bytes())));
         {
             let (fetches, requests, stop) = (fetches.clone(), requests.clone(), stop.clone());
             std::thread::spawn(move || {
