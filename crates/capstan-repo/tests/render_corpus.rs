@@ -510,3 +510,69 @@ async fn plugin_parameters_reach_the_plugin() {
     assert!(checkout.dir().join("app/marker").exists());
     assert!(!checkout.dir().join("app/init.txt").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_components_and_label_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write("app/kustomization.yaml", "resources:\n- deploy.yaml\n");
+    work.write(
+        "app/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: c\n        image: nginx\n",
+    );
+    work.write(
+        "components/extra/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n- cm.yaml\n",
+    );
+    work.write(
+        "components/extra/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+    );
+    work.commit("kustomize");
+    let repo = work.dir.display().to_string();
+    let service = service(&tmp.path().join("cache"));
+    let out = service
+        .generate(&request(json!({"repoURL": repo, "path": "app",
+            "kustomize": {"components": ["../components/extra"]}})))
+        .await
+        .unwrap();
+    let mut got = names(&out.manifests);
+    got.sort();
+    assert_eq!(got, ["ConfigMap/extra", "Deployment/web"]);
+
+    let err = service
+        .generate(&request(json!({"repoURL": repo, "path": "app",
+            "kustomize": {"components": ["../components/missing"]}})))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("components/missing"), "{err}");
+    let ignored = service
+        .generate(&request(json!({"repoURL": repo, "path": "app",
+            "kustomize": {"components": ["../components/missing"], "ignoreMissingComponents": true}})))
+        .await
+        .unwrap();
+    assert_eq!(names(&ignored.manifests), ["Deployment/web"]);
+
+    // commonLabels go into selectors; labelWithoutSelector keeps them out
+    let with_selector = service
+        .generate(&request(json!({"repoURL": repo, "path": "app",
+            "kustomize": {"commonLabels": {"team": "a"}}})))
+        .await
+        .unwrap();
+    assert_eq!(
+        with_selector.manifests[0]["spec"]["selector"]["matchLabels"]["team"],
+        json!("a")
+    );
+    let without = service
+        .generate(&request(json!({"repoURL": repo, "path": "app",
+            "kustomize": {"commonLabels": {"team": "a"}, "labelWithoutSelector": true}})))
+        .await
+        .unwrap();
+    let deploy = &without.manifests[0];
+    assert_eq!(deploy["metadata"]["labels"]["team"], json!("a"));
+    assert!(
+        deploy["spec"]["selector"]["matchLabels"]
+            .get("team")
+            .is_none()
+    );
+}
