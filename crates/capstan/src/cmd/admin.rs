@@ -14,6 +14,41 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum AdminCommand {
+    /// Print the health of each object in a YAML/JSON file, as Capstan (and Argo CD) assess it,
+    /// including custom Lua checks from an argocd-cm file.
+    ///
+    /// Example: `capstan admin health deployment.yaml --settings argocd-cm.yaml -o json`
+    Health {
+        /// File with one or more live objects.
+        file: PathBuf,
+        /// An argocd-cm ConfigMap (for resource.customizations.health.* Lua checks).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Diff a desired object against a live one as the controller would (exit 0 same, 1 different,
+    /// 2 error), with ignoreDifferences and compare options from an argocd-cm file.
+    ///
+    /// Example: `capstan admin diff --desired deploy.yaml --live live.yaml --settings argocd-cm.yaml`
+    Diff {
+        /// The desired (rendered) object.
+        #[arg(long)]
+        desired: PathBuf,
+        /// The live object (as `kubectl get -o yaml` prints it).
+        #[arg(long)]
+        live: PathBuf,
+        /// An argocd-cm ConfigMap (ignoreDifferences, compare options).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Compare as for server-side apply by this field manager (three-way through managedFields).
+        #[arg(long, value_name = "MANAGER")]
+        server_side_apply: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
     /// Print the CustomResourceDefinitions of Application, AppProject and ApplicationSet
     /// (generated from the types), or write them into a directory.
     ///
@@ -25,8 +60,178 @@ enum AdminCommand {
     },
 }
 
+/// Output formats of the admin tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn read_objects(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let docs =
+        capstan_yaml::parse_stream(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    let mut objects = Vec::new();
+    for doc in docs {
+        // a List is flattened, as kubectl prints several objects
+        match doc.value.get("items").and_then(|i| i.as_array()) {
+            Some(items)
+                if doc
+                    .value
+                    .get("kind")
+                    .and_then(|k| k.as_str())
+                    .is_some_and(|k| k.ends_with("List")) =>
+            {
+                objects.extend(items.iter().cloned())
+            }
+            _ => objects.push(doc.value),
+        }
+    }
+    Ok(objects)
+}
+
+fn read_settings(
+    path: Option<&PathBuf>,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let Some(path) = path else {
+        return Ok(Default::default());
+    };
+    let objects = read_objects(path)?;
+    let cm = objects
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("{}: no ConfigMap in the file", path.display()))?;
+    capstan_settings::config_map_data(cm).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn one_object(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let mut objects = read_objects(path)?;
+    anyhow::ensure!(
+        objects.len() == 1,
+        "{}: expected exactly one object, found {}",
+        path.display(),
+        objects.len()
+    );
+    Ok(objects.remove(0))
+}
+
+fn health(
+    file: &std::path::Path,
+    settings: Option<&PathBuf>,
+    output: Format,
+) -> anyhow::Result<ExitCode> {
+    let data = read_settings(settings)?;
+    let overrides = capstan_health::HealthOverrides::from_config_map_data(&data).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}",
+            settings
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )
+    })?;
+    let objects = read_objects(file)?;
+    let results = capstan_health::assess_all(objects.iter(), &overrides);
+    match output {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+        Format::Text => {
+            for r in &results {
+                let group = if r.group.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", r.group)
+                };
+                let ns = if r.namespace.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", r.namespace)
+                };
+                match &r.health {
+                    Some(h) if h.message.is_empty() => {
+                        println!("{}{group}/{ns}{}: {}", r.kind, r.name, h.status)
+                    }
+                    Some(h) => println!(
+                        "{}{group}/{ns}{}: {} ({})",
+                        r.kind, r.name, h.status, h.message
+                    ),
+                    None => println!(
+                        "{}{group}/{ns}{}: no health check for this kind",
+                        r.kind, r.name
+                    ),
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(
+    desired: &std::path::Path,
+    live: &std::path::Path,
+    settings: Option<&PathBuf>,
+    server_side_apply: Option<String>,
+    output: Format,
+) -> anyhow::Result<ExitCode> {
+    let data = read_settings(settings)?;
+    let system = capstan_diff::SystemDiffSettings::from_config_map_data(&data)?;
+    let mut options = system.options_for_app(&[]);
+    if let Some(manager) = server_side_apply {
+        options.server_side_apply = true;
+        options.manager = manager;
+    }
+    let desired = one_object(desired)?;
+    let live = one_object(live)?;
+    let result = capstan_diff::diff(Some(&desired), Some(&live), &options)?;
+    let label = format!(
+        "{}/{}",
+        desired
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or("object"),
+        desired
+            .pointer("/metadata/name")
+            .and_then(|k| k.as_str())
+            .unwrap_or("")
+    );
+    match output {
+        Format::Json => {
+            let json = serde_json::json!({
+                "modified": result.modified,
+                "diff": capstan_diff::output::unified_yaml_diff(&result, &label),
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Format::Text => print!(
+            "{}",
+            capstan_diff::output::unified_yaml_diff(&result, &label)
+        ),
+    }
+    Ok(if result.modified {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        AdminCommand::Health {
+            file,
+            settings,
+            output,
+        } => health(&file, settings.as_ref(), output),
+        AdminCommand::Diff {
+            desired,
+            live,
+            settings,
+            server_side_apply,
+            output,
+        } => diff(
+            &desired,
+            &live,
+            settings.as_ref(),
+            server_side_apply,
+            output,
+        ),
         AdminCommand::Crds { write } => {
             let crds = capstan_crds::crds();
             match write {

@@ -10,11 +10,14 @@ pub mod controller;
 pub mod lint;
 pub mod render;
 pub mod repo_server;
+pub mod up;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the embedded Kubernetes-compatible API server.
     Apiserver(apiserver::Args),
+    /// Run everything on this machine: embedded Kubernetes API server, repo server, controller, demo.
+    Up(up::Args),
     /// Run the application controller (with the repo server in-process).
     Controller(controller::Args),
     /// Operator tools that work offline (CRDs, health and diff checks).
@@ -33,6 +36,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Apiserver(args) => apiserver::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Controller(args) => controller::run(args),
+        Command::Up(args) => up::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Render(args) => render::run(args),
         Command::RepoServer(args) => repo_server::run(args),
