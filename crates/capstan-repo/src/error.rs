@@ -102,6 +102,16 @@ pub enum RenderError {
         /// Its error output.
         message: String,
     },
+    /// A remote repository server reported a failure (its message, already free of credentials).
+    #[error("repo-server {server}: {message}")]
+    Remote {
+        /// Base URL of the server.
+        server: String,
+        /// Failure kind as the server classified it (`MissingPath`, `Authentication`, ...).
+        kind: String,
+        /// The server's message.
+        message: String,
+    },
     /// The source specification is invalid.
     #[error("invalid source: {0}")]
     InvalidSource(String),

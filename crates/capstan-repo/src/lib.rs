@@ -9,12 +9,14 @@ pub mod git;
 
 pub use error::{GitError, ManifestProblem, Place, RenderError};
 pub mod cache;
+pub mod client;
 pub mod confine;
 pub mod objects;
 pub mod render;
 pub mod server;
 pub mod service;
 
+pub use client::{RemoteRepoServer, RepoClient};
 pub use service::{
     ManifestRequest, ManifestResponse, Refresh, RepoService, SecretCredentials, ServiceSettings,
 };

@@ -58,5 +58,6 @@ fn classify(e: &RenderError) -> (StatusCode, &'static str) {
         RenderError::Manifest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Manifest"),
         RenderError::Tool { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Tool"),
         RenderError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "Io"),
+        RenderError::Remote { .. } => (StatusCode::BAD_GATEWAY, "Remote"),
     }
 }

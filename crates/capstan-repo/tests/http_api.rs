@@ -46,6 +46,27 @@ async fn manifests_over_http() {
             .unwrap();
     });
     let repo = work.dir.display().to_string();
+    // the typed client
+    let client = capstan_repo::RepoClient::Remote(capstan_repo::RemoteRepoServer::new(
+        format!("http://127.0.0.1:{port}"),
+        std::time::Duration::from_secs(30),
+    ));
+    let via_client = client
+        .generate(&request(json!({"repoURL": repo, "path": "app"})))
+        .await
+        .unwrap();
+    assert_eq!(names(&via_client.manifests), ["ConfigMap/over-http"]);
+    let err = client
+        .generate(&request(json!({"repoURL": repo, "path": "nope"})))
+        .await
+        .unwrap_err();
+    match &err {
+        capstan_repo::RenderError::Remote { kind, message, .. } => {
+            assert_eq!(kind, "MissingPath");
+            assert!(message.contains("\"nope\" does not exist"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
     let result = tokio::task::spawn_blocking(move || {
         let health = http(port, "GET", "/healthz", None);
         let ok = http(
