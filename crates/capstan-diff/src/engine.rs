@@ -142,6 +142,32 @@ impl Differ {
         Ok(differs(orig, d, l, ctx))
     }
 
+    /// Whether this resource is compared server-side: the resource's
+    /// `argocd.argoproj.io/compare-options: ServerSideDiff=true|false` wins over the options.
+    /// When true, run a server-side apply dry run and call [`Differ::diff_resource`] with its result.
+    pub fn wants_server_side_diff(&self, desired: Option<&Value>) -> bool {
+        desired
+            .and_then(|d| crate::CompareOptionsAnnotation::of(d).server_side_diff)
+            .unwrap_or(self.opts.server_side_diff)
+    }
+
+    /// The comparison Argo CD would make for this resource: a server-side diff against
+    /// `predicted_live` when [`Differ::wants_server_side_diff`] and a dry-run result is given, the
+    /// three-way comparison otherwise.
+    pub fn diff_resource(
+        &self,
+        desired: Option<&Value>,
+        live: Option<&Value>,
+        predicted_live: Option<&Value>,
+    ) -> Result<DiffResult, DiffError> {
+        match predicted_live {
+            Some(predicted) if self.wants_server_side_diff(desired) => {
+                self.server_side_diff(desired, live, predicted)
+            }
+            _ => self.diff(desired, live),
+        }
+    }
+
     /// Server-side diff: compares the live object with `predicted_live`, the result of a server-side
     /// apply dry run of the desired object. Unless `include_mutation_webhook` is set, fields of the dry
     /// run result that Capstan's field manager does not own (changes by mutating webhooks) are taken
@@ -155,8 +181,11 @@ impl Differ {
         let (Some(_), Some(live)) = (desired, live) else {
             return self.diff(desired, live);
         };
+        let include_webhook = self.opts.include_mutation_webhook
+            || desired
+                .is_some_and(|d| crate::CompareOptionsAnnotation::of(d).include_mutation_webhook);
         let mut predicted = predicted_live.clone();
-        if !self.opts.include_mutation_webhook
+        if !include_webhook
             && let Some(owned) = managed_fields::owned_by(
                 predicted_live,
                 std::slice::from_ref(&self.opts.manager),

@@ -153,3 +153,40 @@ fn identical_dry_run_result_is_in_sync() {
         .unwrap();
     assert!(!r.modified);
 }
+
+#[test]
+fn compare_options_annotation_selects_server_side_diff_and_webhook_handling() {
+    let differ = Differ::new(DiffOptions::default()).unwrap();
+    let mut config = load("ssd-service-config.yaml");
+    let live = load("ssd-service-live.yaml");
+    let predicted = load("ssd-service-predicted-live.json");
+    assert!(!differ.wants_server_side_diff(Some(&config)));
+    // without the annotation the three-way comparison runs (predicted_live unused): in sync
+    assert!(
+        !differ
+            .diff_resource(Some(&config), Some(&live), Some(&predicted))
+            .unwrap()
+            .modified
+    );
+    config["metadata"]["annotations"] =
+        serde_json::json!({"argocd.argoproj.io/compare-options": "ServerSideDiff=true"});
+    assert!(differ.wants_server_side_diff(Some(&config)));
+    let r = differ
+        .diff_resource(Some(&config), Some(&live), Some(&predicted))
+        .unwrap();
+    assert!(r.modified);
+    assert!(r.predicted_live.pointer("/metadata/labels/event").is_none());
+    config["metadata"]["annotations"] = serde_json::json!({"argocd.argoproj.io/compare-options": "ServerSideDiff=true,IncludeMutationWebhook=true"});
+    let r = differ
+        .diff_resource(Some(&config), Some(&live), Some(&predicted))
+        .unwrap();
+    assert!(r.predicted_live.pointer("/metadata/labels/event").is_some());
+    let ssd = Differ::new(DiffOptions {
+        server_side_diff: true,
+        ..DiffOptions::default()
+    })
+    .unwrap();
+    config["metadata"]["annotations"] =
+        serde_json::json!({"argocd.argoproj.io/compare-options": "ServerSideDiff=false"});
+    assert!(!ssd.wants_server_side_diff(Some(&config)));
+}
