@@ -48,6 +48,12 @@ pub struct Args {
     /// A kustomize binary (default: kustomize on PATH, else `kubectl kustomize`).
     #[arg(long, env = "CAPSTAN_KUSTOMIZE")]
     pub kustomize: Option<PathBuf>,
+    /// Extra `kustomize build` options (argocd-cm `kustomize.buildOptions`), space-separated.
+    #[arg(long, default_value = "")]
+    pub kustomize_build_options: String,
+    /// Kubernetes version used when a request names none.
+    #[arg(long, default_value = "1.32.0")]
+    pub default_kube_version: String,
 }
 
 fn read_secrets(file: &PathBuf) -> anyhow::Result<SecretCredentials> {
@@ -85,6 +91,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.kustomize.is_some() {
         settings.tools.kustomize = args.kustomize.clone();
     }
+    settings.tools.kustomize_build_options = args
+        .kustomize_build_options
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    settings.default_kube_version = args.default_kube_version.clone();
     if let Some(file) = &args.ssh_known_hosts {
         settings.git.ssh.known_hosts = Some(
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
