@@ -102,7 +102,13 @@ pub const BUILTIN_CHECKS: &[BuiltinCheck] = &[
         versions: &["v1", "v2", "v2beta1", "v2beta2"],
         check: checks::hpa::check,
     },
-    // Argo CD ships these two as bundled Lua scripts (resource_customizations/); same behaviour here.
+    // Argo CD ships these as bundled Lua scripts (resource_customizations/); same behaviour here.
+    BuiltinCheck {
+        group: "policy",
+        kind: "PodDisruptionBudget",
+        versions: &["v1", "v1beta1"],
+        check: checks::pdb::check,
+    },
     BuiltinCheck {
         group: "batch",
         kind: "CronJob",

@@ -118,3 +118,39 @@ fn crd_cases() {
         )
     );
 }
+
+#[test]
+fn pod_disruption_budget_cases() {
+    let pdb = |status: Value| json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"}, "status": status});
+    assert_eq!(
+        check(&pdb(json!({}))),
+        (HealthStatus::Progressing, "Waiting for status".into())
+    );
+    assert_eq!(
+        check(&pdb(
+            json!({"conditions": [{"type": "DisruptionAllowed", "status": "True", "reason": "SufficientPods"}]})
+        )),
+        (
+            HealthStatus::Healthy,
+            "PodDisruptionBudget has SufficientPods".into()
+        )
+    );
+    assert_eq!(
+        check(&pdb(
+            json!({"conditions": [{"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods"}]})
+        )),
+        (
+            HealthStatus::Healthy,
+            "PodDisruptionBudget has InsufficientPods".into()
+        )
+    );
+    assert_eq!(
+        check(&pdb(
+            json!({"conditions": [{"type": "DisruptionAllowed", "status": "False", "reason": "SyncFailed"}]})
+        )),
+        (
+            HealthStatus::Degraded,
+            "PodDisruptionBudget has SyncFailed".into()
+        )
+    );
+}

@@ -8,6 +8,7 @@ pub(crate) mod deployment;
 pub(crate) mod hpa;
 pub(crate) mod ingress;
 pub(crate) mod job;
+pub(crate) mod pdb;
 pub(crate) mod pod;
 pub(crate) mod pvc;
 pub(crate) mod replicaset;
