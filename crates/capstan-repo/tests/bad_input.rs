@@ -73,6 +73,18 @@ async fn missing_path_unknown_revision_unreachable_repository() {
     let repo = work.dir.display().to_string();
     let service = service(&tmp.path().join("cache"));
     let err = service
+        .generate(&request(
+            json!({"repoURL": repo, "path": "app", "helm": {}, "kustomize": {}}),
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("multiple application sources defined: helm,kustomize"),
+        "{err}"
+    );
+
+    let err = service
         .generate(&request(json!({"repoURL": repo, "path": "nope"})))
         .await
         .unwrap_err();

@@ -133,6 +133,22 @@ impl RenderInput<'_> {
 /// Picks the source type: the spec's explicit choice, else Argo CD's detection (a discovered
 /// plugin, `Chart.yaml` -> Helm, a kustomization -> Kustomize, otherwise Directory).
 pub async fn detect(input: &RenderInput<'_>) -> Result<SourceType, RenderError> {
+    let s = input.source;
+    let declared: Vec<&str> = [
+        s.helm.as_ref().map(|_| "helm"),
+        s.kustomize.as_ref().map(|_| "kustomize"),
+        s.directory.as_ref().map(|_| "directory"),
+        s.plugin.as_ref().map(|_| "plugin"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if declared.len() > 1 {
+        return Err(RenderError::InvalidSource(format!(
+            "multiple application sources defined: {}",
+            declared.join(",")
+        )));
+    }
     if input.source.plugin.is_some() {
         return Ok(SourceType::Plugin);
     }
