@@ -368,3 +368,43 @@ async fn submodules_are_checked_out() {
     got.sort();
     assert_eq!(got, ["ConfigMap/from-git", "Pod/from-submodule"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_repository_does_not_block_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (work, _bare) = served_repo(tmp.path());
+    work.bare(&tmp.path().join("served"), "slow.git");
+    let server = GitHttpServer::start_full(
+        &tmp.path().join("served"),
+        None,
+        Some(("slow.git".into(), Duration::from_secs(3))),
+    );
+    let service = Arc::new(service(&tmp.path().join("cache")));
+    let slow = {
+        let service = service.clone();
+        let req = request(json!({"repoURL": server.url("slow.git"), "path": "app"}));
+        tokio::spawn(async move {
+            let started = Instant::now();
+            service.generate(&req).await.unwrap();
+            started.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let fast = service
+        .generate(&request(
+            json!({"repoURL": server.url("repo.git"), "path": "app"}),
+        ))
+        .await
+        .unwrap();
+    let fast_took = started.elapsed();
+    assert_eq!(names(&fast.manifests), ["ConfigMap/from-git"]);
+    // every request to the slow repository waits 3 s and it needs several: the fast one finished
+    // while the slow one was still in progress
+    assert!(
+        !slow.is_finished(),
+        "the fast repository waited for the slow one ({fast_took:?})"
+    );
+    let slow_took = slow.await.unwrap();
+    assert!(slow_took >= Duration::from_secs(6), "{slow_took:?}");
+}

@@ -213,6 +213,16 @@ impl GitHttpServer {
     /// Serves the bare repositories under `root`; with `expected`, requires exactly that
     /// `Authorization` header.
     pub fn start_with_header(root: &Path, expected: Option<String>) -> GitHttpServer {
+        GitHttpServer::start_full(root, expected, None)
+    }
+
+    /// As [`GitHttpServer::start_with_header`]; requests whose path contains `slow.0` are answered
+    /// only after `slow.1`.
+    pub fn start_full(
+        root: &Path,
+        expected: Option<String>,
+        slow: Option<(String, Duration)>,
+    ) -> GitHttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -229,9 +239,10 @@ impl GitHttpServer {
                             let root = root.clone();
                             let expected = expected.clone();
                             let fetches = fetches.clone();
+                            let slow = slow.clone();
                             requests.fetch_add(1, Ordering::Relaxed);
                             std::thread::spawn(move || {
-                                let _ = handle(stream, &root, expected.as_deref(), &fetches);
+                                let _ = handle(stream, &root, expected.as_deref(), &fetches, slow);
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -263,6 +274,7 @@ fn handle(
     root: &Path,
     expected_auth: Option<&str>,
     fetches: &AtomicUsize,
+    slow: Option<(String, Duration)>,
 ) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -310,6 +322,11 @@ fn handle(
             let mut crlf = [0u8; 2];
             reader.read_exact(&mut crlf)?;
         }
+    }
+    if let Some((marker, delay)) = &slow
+        && target.contains(marker.as_str())
+    {
+        std::thread::sleep(*delay);
     }
     let mut out = stream;
     if let Some(expected) = expected_auth
