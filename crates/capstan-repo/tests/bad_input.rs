@@ -328,6 +328,10 @@ async fn jsonnet_errors_name_file_and_line() {
         "extvar/main.jsonnet",
         "{ apiVersion: 'v1', kind: std.extVar('kind') }\n",
     );
+    work.write(
+        "deep/main.jsonnet",
+        "local f(n) = if n == 0 then 0 else 1 + f(n - 1);\n{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { n: std.toString(f(100000)) } }\n",
+    );
     work.commit("jsonnet");
     let repo = work.dir.display().to_string();
     let service = service(&tmp.path().join("cache"));
@@ -349,6 +353,13 @@ async fn jsonnet_errors_name_file_and_line() {
     };
     assert!(p.message.contains("missing"), "{err}");
     assert_eq!((p.file.as_str(), p.line), ("main.jsonnet", 2), "{err}");
+
+    // runaway recursion is an error, not a crash
+    let err = service
+        .generate(&request(json!({"repoURL": repo, "path": "deep"})))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("main.jsonnet"), "{err}");
 
     // an undefined external variable is an error; defined, it renders
     assert!(

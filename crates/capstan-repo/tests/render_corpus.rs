@@ -437,6 +437,7 @@ async fn helm_hooks_and_file_dependencies() {
         "umbrella/templates/test.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n  - name: t\n    image: busybox\n",
     );
+    work.write("umbrella/greeting.txt", "from-a-file");
     work.commit("charts");
     let service = service(&tmp.path().join("cache"));
     let repo = work.dir.display().to_string();
@@ -472,6 +473,23 @@ async fn helm_hooks_and_file_dependencies() {
     let mut got = names(&skip.manifests);
     got.sort();
     assert_eq!(got, ["ConfigMap/rel-sub", "Job/rel-migrate"]);
+
+    // fileParameters: --set-file with a path inside the repository
+    let from_file = service
+        .generate(&request(
+            json!({"repoURL": repo, "path": "umbrella", "helm": {
+                "releaseName": "rel",
+                "fileParameters": [{"name": "sub.greeting", "path": "greeting.txt"}]
+            }}),
+        ))
+        .await
+        .unwrap();
+    let cm = from_file
+        .manifests
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .unwrap();
+    assert_eq!(cm["data"]["greeting"], json!("from-a-file"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
