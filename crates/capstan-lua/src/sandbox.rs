@@ -77,7 +77,8 @@ impl Sandbox {
         let started = Instant::now();
         let timeout = self.limits.timeout;
         let flag = Arc::clone(&tripped);
-        lua.set_hook(
+        // The global hook also applies to coroutines the script creates.
+        lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_lua, _debug| {
                 if started.elapsed() > timeout {
@@ -88,6 +89,7 @@ impl Sandbox {
             },
         )
         .map_err(|e| LuaError::Setup(e.to_string()))?;
+        rethrow_after_timeout(&lua, &tripped).map_err(|e| LuaError::Setup(e.to_string()))?;
 
         let result = (|| -> mlua::Result<RunOutput> {
             let options = mlua::serde::SerializeOptions::new()
@@ -108,7 +110,7 @@ impl Sandbox {
             };
             Ok(RunOutput { value, lua_type })
         })();
-        lua.remove_hook();
+        lua.remove_global_hook();
         result.map_err(|e| self.classify(e, tripped.load(Ordering::Relaxed)))
     }
 
@@ -239,4 +241,28 @@ fn refusing_metatable(
         })?,
     )?;
     Ok(meta)
+}
+
+/// `pcall`, `xpcall` and `coroutine.resume` catch errors, so a script could swallow the time-limit
+/// error and keep looping. Once the limit has tripped, these re-raise it instead of returning.
+fn rethrow_after_timeout(lua: &Lua, tripped: &Arc<AtomicBool>) -> mlua::Result<()> {
+    let globals = lua.globals();
+    let mut targets: Vec<(mlua::Table, &str)> =
+        vec![(globals.clone(), "pcall"), (globals.clone(), "xpcall")];
+    if let Ok(coroutine) = globals.raw_get::<mlua::Table>("coroutine") {
+        targets.push((coroutine, "resume"));
+    }
+    for (table, name) in targets {
+        let original: mlua::Function = table.raw_get(name)?;
+        let flag = Arc::clone(tripped);
+        let wrapped = lua.create_function(move |_, args: MultiValue| {
+            let out = original.call::<MultiValue>(args);
+            if flag.load(Ordering::Relaxed) {
+                return Err(mlua::Error::runtime(TIMEOUT_MARKER));
+            }
+            out
+        })?;
+        table.raw_set(name, wrapped)?;
+    }
+    Ok(())
 }

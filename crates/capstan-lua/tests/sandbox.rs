@@ -469,3 +469,31 @@ fn builtin_actions_for_common_kinds() {
         .collect();
     assert_eq!(names, ["noop", "restart", "scale"]);
 }
+
+#[test]
+fn endless_loop_inside_a_coroutine_is_stopped_too() {
+    let started = Instant::now();
+    let err = Sandbox::default()
+        .run("local co = coroutine.create(function() while true do end end) local ok, e = coroutine.resume(co) error(e)", &json!({}))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, LuaError::Timeout(_)), "{err:?}");
+    // a script that swallows the timeout error with pcall is still stopped
+    let started = Instant::now();
+    let err = Sandbox::default()
+        .run(
+            "while true do pcall(function() while true do end end) end",
+            &json!({}),
+        )
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(err, LuaError::Timeout(_)), "{err:?}");
+}
