@@ -7,18 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
+use serde_json::{Value, json};
 
 fn cm(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"app": "bench"}}, "data": {"key": "value", "n": name}})
@@ -138,8 +130,80 @@ async fn watch_latency(url: &str, watchers: usize, events: usize) -> (f64, f64) 
     (pct(&lat, 0.5), pct(&lat, 0.99))
 }
 
+fn rss_of(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Child mode: serve DIR, print the URL and the start time, run until killed.
+async fn serve_child(dir: &str) {
+    let mut config = capstan_apiserver::Config::new("127.0.0.1:0".parse().expect("addr"), dir);
+    config.simulation.enabled = false;
+    let start = Instant::now();
+    let running = capstan_apiserver::start(config).await.expect("start");
+    println!(
+        "{} {:.3} {}",
+        running.url(),
+        start.elapsed().as_secs_f64(),
+        running.cluster.store.object_count()
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::future::pending::<()>().await;
+}
+
+struct Server {
+    child: std::process::Child,
+    url: String,
+    start_secs: f64,
+    objects: usize,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server(dir: &std::path::Path) -> Server {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = std::process::Command::new(exe)
+        .arg("--serve")
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("server child");
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout");
+    std::io::BufReader::new(out)
+        .read_line(&mut line)
+        .expect("url line");
+    let mut parts = line.split_whitespace();
+    let url = parts.next().unwrap_or_default().to_string();
+    let start_secs = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let objects = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    Server {
+        child,
+        url,
+        start_secs,
+        objects,
+    }
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    if let Some(dir) = std::env::args().skip_while(|a| a != "--serve").nth(1) {
+        serve_child(&dir).await;
+        return;
+    }
     let objects: usize = std::env::args()
         .skip_while(|a| a != "--objects")
         .nth(1)
@@ -147,13 +211,9 @@ async fn main() {
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut config = capstan_apiserver::Config::new("127.0.0.1:0".parse().expect("addr"), &data);
-    config.simulation.enabled = false;
-    let running = capstan_apiserver::start(config.clone())
-        .await
-        .expect("start");
-    let url = running.url();
-    println!("capstan-apiserver benchmark ({objects} objects)");
+    let server = spawn_server(&data);
+    let url = server.url.clone();
+    println!("capstan-apiserver benchmark ({objects} objects; server in its own process)");
 
     let one = creates(&url, 1, 1000, "one").await;
     println!("  durable creates/s, 1 client:   {one:.0}");
@@ -170,7 +230,6 @@ async fn main() {
     let (p50, p99) = watch_latency(&url, 100, 100).await;
     println!("  watch latency, 100 watchers: p50 {p50:.2} ms, p99 {p99:.2} ms");
 
-    // Fill up to N ConfigMaps with 16 concurrent clients.
     let have = 1000 + 16 * 250;
     let rest = objects.saturating_sub(have);
     let fill_start = Instant::now();
@@ -181,20 +240,35 @@ async fn main() {
             fill_start.elapsed().as_secs_f64()
         );
     }
-    let count = running.cluster.store.object_count();
     println!(
-        "  RSS with {count} objects stored: {:.0} MiB (server and benchmark client in one process)",
-        rss_mib()
+        "  server RSS after the run: {:.0} MiB",
+        rss_of(server.child.id())
     );
-    running.stop().await;
+    drop(server); // SIGKILL: every acknowledged write is durable.
 
-    let start = Instant::now();
-    let running = capstan_apiserver::start(config).await.expect("restart");
-    let cold = start.elapsed().as_secs_f64();
+    let cold = spawn_server(&data);
     println!(
-        "  cold start with {} objects on disk: {cold:.2} s",
-        running.cluster.store.object_count()
+        "  cold start with {} objects on disk: {:.2} s",
+        cold.objects, cold.start_secs
     );
-    println!("  RSS after cold start: {:.0} MiB", rss_mib());
-    running.stop().await;
+    println!(
+        "  server RSS after cold start: {:.0} MiB",
+        rss_of(cold.child.id())
+    );
+    let started = Instant::now();
+    let list: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/namespaces/default/configmaps", cold.url))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    println!(
+        "  list of {} ConfigMaps: {:.2} s; server RSS after it: {:.0} MiB",
+        list["items"].as_array().map_or(0, Vec::len),
+        started.elapsed().as_secs_f64(),
+        rss_of(cold.child.id())
+    );
+    drop(cold);
 }

@@ -59,12 +59,15 @@ fn ignore_not_found<T>(r: ApiResult<T>) -> ApiResult<()> {
 /// One pass. Returns whether anything changed (so another pass may be needed).
 pub fn pass(cluster: &Cluster) -> ApiResult<bool> {
     let types = cluster.registry.storage_types();
-    let mut all = Vec::new();
-    for rt in &types {
-        let (objs, _) = cluster.store.list(&rt.store_key(), None);
-        all.extend(objs.into_iter().map(|o| Obj { rt: rt.clone(), o }));
-    }
-    let uids: HashSet<&str> = all.iter().map(|x| meta::uid(&x.o)).collect();
+    let by_key: HashMap<String, Arc<ResourceType>> =
+        types.iter().map(|t| (t.store_key(), t.clone())).collect();
+    // Only objects with ownerReferences, finalizers or a deletionTimestamp are decoded.
+    let (all_uids, relevant) = cluster.store.gc_view();
+    let all: Vec<Obj> = relevant
+        .into_iter()
+        .filter_map(|(k, o)| by_key.get(&k).map(|rt| Obj { rt: rt.clone(), o }))
+        .collect();
+    let uids: HashSet<&str> = all_uids.iter().map(|u| &**u).collect();
     let mut dependents: HashMap<&str, Vec<&Obj>> = HashMap::new();
     for x in &all {
         for r in

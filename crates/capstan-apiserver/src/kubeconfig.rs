@@ -2,16 +2,20 @@
 
 use std::path::Path;
 
-/// Kubeconfig text for a server URL.
-pub fn render(server: &str) -> String {
+/// Kubeconfig text for a server URL (and bearer token, if the server requires one).
+pub fn render(server: &str, token: Option<&str>) -> String {
+    let user = match token {
+        Some(t) => format!("\n    token: {}", serde_json::Value::String(t.to_string())),
+        None => " {}".to_string(),
+    };
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: capstan\n  cluster:\n    server: {server}\ncontexts:\n- name: capstan\n  context:\n    cluster: capstan\n    user: capstan\n    namespace: default\ncurrent-context: capstan\nusers:\n- name: capstan\n  user: {{}}\npreferences: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: capstan\n  cluster:\n    server: {server}\ncontexts:\n- name: capstan\n  context:\n    cluster: capstan\n    user: capstan\n    namespace: default\ncurrent-context: capstan\nusers:\n- name: capstan\n  user:{user}\npreferences: {{}}\n"
     )
 }
 
 /// Write the kubeconfig atomically.
-pub fn write(path: &Path, server: &str) -> std::io::Result<()> {
+pub fn write(path: &Path, server: &str, token: Option<&str>) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, render(server))?;
+    std::fs::write(&tmp, render(server, token))?;
     std::fs::rename(&tmp, path)
 }

@@ -38,6 +38,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Workload simulation settings.
     pub simulation: SimConfig,
+    /// When set, every request except health checks needs `Authorization: Bearer <token>`
+    /// (the generated kubeconfig carries it).
+    pub token: Option<String>,
 }
 
 impl Config {
@@ -46,6 +49,7 @@ impl Config {
             listen,
             data_dir: data_dir.into(),
             simulation: SimConfig::default(),
+            token: None,
         }
     }
 }
@@ -166,17 +170,21 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         source,
     })?;
     let kubeconfig = dir.join("kubeconfig");
-    kubeconfig::write(&kubeconfig, &format!("http://{addr}")).map_err(|source| {
-        ServeError::Kubeconfig {
-            path: kubeconfig.clone(),
-            source,
-        }
+    kubeconfig::write(
+        &kubeconfig,
+        &format!("http://{addr}"),
+        config.token.as_deref(),
+    )
+    .map_err(|source| ServeError::Kubeconfig {
+        path: kubeconfig.clone(),
+        source,
     })?;
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState {
         cluster: cluster.clone(),
         server_address: addr.to_string(),
         shutdown: shutdown_rx.clone(),
+        token: config.token.clone().map(std::sync::Arc::from),
     };
     let app = http::router(state);
     let mut stop_rx = shutdown_rx;

@@ -491,3 +491,36 @@ async fn namespace_deletion_removes_contents() {
     let err = s.fails(&["create", "configmap", "c2", "-n", "demo"]).await;
     assert!(err.contains("not found"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capstan_crds_apply_and_validate() {
+    let s = TestServer::start().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds");
+    s.ok(&["apply", "--server-side", "-f", dir]).await;
+    for crd in [
+        "applications.argoproj.io",
+        "appprojects.argoproj.io",
+        "applicationsets.argoproj.io",
+    ] {
+        s.ok(&[
+            "wait",
+            "--for=condition=Established",
+            &format!("crd/{crd}"),
+            "--timeout=20s",
+        ])
+        .await;
+    }
+    s.ok(&["create", "namespace", "argocd"]).await;
+    let app = s.file(
+        "app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: guestbook, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://example.com/repo.git', path: guestbook, targetRevision: HEAD}\n  destination: {server: 'https://kubernetes.default.svc', namespace: default}\n",
+    );
+    s.ok(&["apply", "-f", app.to_str().unwrap()]).await;
+    let got = s
+        .get_json(&["applications.argoproj.io", "guestbook", "-n", "argocd"])
+        .await;
+    assert_eq!(got["spec"]["source"]["path"], "guestbook");
+    let bad = s.file("bad.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: bad, namespace: argocd}\nspec:\n  project: 7\n  destination: {}\n");
+    let err = s.fails(&["apply", "-f", bad.to_str().unwrap()]).await;
+    assert!(err.contains("spec.project"), "{err}");
+}

@@ -211,22 +211,64 @@ fn list(
         &rt.kind,
         rt.custom.is_some(),
     )?;
-    let (objs, rv) = cluster.store.list(&rt.store_key(), ns);
-    let items: Vec<Value> = objs
-        .iter()
-        .filter(|o| labels.matches(o) && fields.matches(o))
-        .map(|o| present(rt, o))
-        .collect();
+    let (raws, rv) = cluster.store.list_raw(&rt.store_key(), ns);
     let rv = rv.to_string();
+    let filtering = !labels.is_empty() || !fields.is_empty();
     if table::wants_table(accept) {
+        let items: Vec<Value> = raws
+            .iter()
+            .map(|r| crate::store::decode(r))
+            .filter(|o| labels.matches(o) && fields.matches(o))
+            .map(|o| present(rt, &o))
+            .collect();
         return Ok(json_response(
             StatusCode::OK,
             &table::table(rt, &items, &rv),
         ));
     }
-    let list_kind = format!("{}List", rt.kind);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"kind": list_kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": rv}, "items": items}),
-    ))
+    // Build the list from the stored bytes: one object decoded at a time (only to filter or to
+    // relabel another served version), so listing many objects needs little memory.
+    let api_version = rt.api_version();
+    let head = json!({"kind": format!("{}List", rt.kind), "apiVersion": api_version, "metadata": {"resourceVersion": rv}});
+    let head = serde_json::to_vec(&head).unwrap_or_default();
+    let mut body =
+        Vec::with_capacity(head.len() + raws.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
+    body.extend_from_slice(&head[..head.len().saturating_sub(1)]);
+    body.extend_from_slice(b",\"items\":[");
+    let mut first = true;
+    let needle = format!("\"apiVersion\":\"{api_version}\"");
+    for raw in &raws {
+        let same_version = raw
+            .windows(needle.len())
+            .take(64)
+            .any(|w| w == needle.as_bytes());
+        let item: Option<std::borrow::Cow<'_, [u8]>> = if filtering || !same_version {
+            let o = crate::store::decode(raw);
+            if !(labels.matches(&o) && fields.matches(&o)) {
+                None
+            } else if same_version {
+                Some(std::borrow::Cow::Borrowed(&raw[..]))
+            } else {
+                Some(std::borrow::Cow::Owned(
+                    serde_json::to_vec(&present(rt, &o)).unwrap_or_default(),
+                ))
+            }
+        } else {
+            Some(std::borrow::Cow::Borrowed(&raw[..]))
+        };
+        if let Some(item) = item {
+            if !first {
+                body.push(b',');
+            }
+            first = false;
+            body.extend_from_slice(&item);
+        }
+    }
+    body.extend_from_slice(b"]}");
+    let mut r = Response::new(axum::body::Body::from(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
 }

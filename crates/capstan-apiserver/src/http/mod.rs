@@ -33,6 +33,8 @@ pub struct AppState {
     pub server_address: String,
     /// Becomes `true` when the server stops; open watches end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Required bearer token, if any.
+    pub token: Option<Arc<str>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -115,6 +117,18 @@ async fn dispatch(
         .unwrap_or("")
         .to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let health = matches!(segs.first(), Some(&("healthz" | "livez" | "readyz")));
+    if let Some(token) = &st.token
+        && !health
+    {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(&**token) {
+            return ApiError::new(401, "Unauthorized", "Unauthorized").into_response();
+        }
+    }
     tracing::debug!(%method, %uri, "request");
     let reg = &st.cluster.registry;
     match segs.as_slice() {

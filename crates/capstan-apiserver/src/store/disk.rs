@@ -35,7 +35,11 @@ pub(super) struct Disk {
 
 impl Disk {
     pub fn open(path: &Path) -> Result<(Self, Loaded), DiskError> {
-        let db = Database::create(path).map_err(rerr)?;
+        // The index lives in memory already; a small page cache keeps RSS down.
+        let db = redb::Builder::new()
+            .set_cache_size(32 << 20)
+            .create(path)
+            .map_err(rerr)?;
         {
             // Make sure the tables exist so that readers never see "table does not exist".
             let w = db.begin_write().map_err(rerr)?;

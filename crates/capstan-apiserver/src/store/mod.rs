@@ -22,7 +22,7 @@ pub use disk::DiskError;
 
 /// How many events are kept for watch resumption (in memory and on disk).
 pub const HISTORY_LEN: usize = 20_000;
-const BROADCAST_CAPACITY: usize = 65_536;
+const BROADCAST_CAPACITY: usize = 16_384;
 
 /// Identifies one stored object: storage key of its type, namespace ("" when cluster-scoped), name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -140,7 +140,70 @@ pub enum StoreError {
     Thread(std::io::Error),
 }
 
-type Index = HashMap<String, BTreeMap<(String, String), Raw>>;
+/// What the garbage collector needs to know about an object without decoding it.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub uid: Box<str>,
+    /// Has ownerReferences, finalizers or a deletionTimestamp.
+    pub gc_relevant: bool,
+}
+
+impl Summary {
+    fn of(v: &Value) -> Self {
+        let m = v.get("metadata");
+        let has = |k: &str| m.and_then(|m| m.get(k)).is_some_and(|x| !x.is_null());
+        Self {
+            uid: m
+                .and_then(|m| m.get("uid"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .into(),
+            gc_relevant: has("ownerReferences") || has("deletionTimestamp") || has("finalizers"),
+        }
+    }
+
+    fn of_raw(raw: &[u8]) -> Self {
+        #[derive(serde::Deserialize, Default)]
+        struct Meta {
+            #[serde(default)]
+            uid: Option<String>,
+            #[serde(default, rename = "ownerReferences")]
+            owner_references: Option<serde::de::IgnoredAny>,
+            #[serde(default, rename = "deletionTimestamp")]
+            deletion_timestamp: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            finalizers: Option<serde::de::IgnoredAny>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct Obj {
+            #[serde(default)]
+            metadata: Option<Meta>,
+        }
+        let o: Obj = serde_json::from_slice(raw).unwrap_or_default();
+        let m = o.metadata.unwrap_or_default();
+        Self {
+            uid: m.uid.unwrap_or_default().into(),
+            gc_relevant: m.owner_references.is_some()
+                || m.deletion_timestamp.is_some()
+                || m.finalizers.is_some(),
+        }
+    }
+}
+
+/// Every uid, and the decoded objects (with their type key) that matter to GC.
+pub type GcView = (
+    std::collections::HashSet<Box<str>>,
+    Vec<(String, Arc<Value>)>,
+);
+
+/// One indexed object: its bytes and summary.
+#[derive(Debug, Clone)]
+struct Stored {
+    raw: Raw,
+    summary: Summary,
+}
+
+type Index = HashMap<String, BTreeMap<(String, String), Stored>>;
 
 struct Inner {
     /// The last assigned resourceVersion (may be ahead of the last committed one by the
@@ -201,8 +264,8 @@ fn committer(disk: disk::Disk, shared: Arc<Shared>, rx: std::sync::mpsc::Receive
         let result = disk
             .commit(&events, new_rv, trim_below)
             .map_err(|e| e.to_string());
-        match shared.inner.lock() {
-            Ok(mut g) => match &result {
+        if let Ok(mut g) = shared.inner.lock() {
+            match &result {
                 Ok(()) => {
                     for ev in &events {
                         g.history.push_back(ev.clone());
@@ -219,8 +282,7 @@ fn committer(disk: disk::Disk, shared: Arc<Shared>, rx: std::sync::mpsc::Receive
                     tracing::error!(error = %e, "store commit failed; refusing further writes");
                     g.failed = Some(e.clone());
                 }
-            },
-            Err(_) => {}
+            }
         }
         for b in batches {
             let _ = b.done.send(result.clone());
@@ -257,10 +319,14 @@ impl Store {
         let (disk, loaded) = disk::Disk::open(&dir.join("store.redb"))?;
         let mut objects: Index = HashMap::new();
         for (key, raw) in loaded.objects {
-            objects
-                .entry(key.rkey)
-                .or_default()
-                .insert((key.ns, key.name), Arc::from(raw));
+            let summary = Summary::of_raw(&raw);
+            objects.entry(key.rkey).or_default().insert(
+                (key.ns, key.name),
+                Stored {
+                    raw: Arc::from(raw),
+                    summary,
+                },
+            );
         }
         let history: VecDeque<Arc<Event>> = loaded
             .events
@@ -319,8 +385,9 @@ impl Store {
             let g = self.lock().ok()?;
             g.objects
                 .get(&key.rkey)?
-                .get(&(key.ns.clone(), key.name.clone()))
-                .cloned()?
+                .get(&(key.ns.clone(), key.name.clone()))?
+                .raw
+                .clone()
         };
         Some(Arc::new(decode(&raw)))
     }
@@ -332,6 +399,36 @@ impl Store {
             Err(_) => (Vec::new(), 0),
         };
         (raws.iter().map(|r| Arc::new(decode(r))).collect(), rv)
+    }
+
+    /// Serialized objects of one type (optionally one namespace) and the snapshot revision.
+    pub fn list_raw(&self, rkey: &str, ns: Option<&str>) -> (Vec<Raw>, u64) {
+        match self.lock() {
+            Ok(g) => (list_raw(&g.objects, rkey, ns), g.rv),
+            Err(_) => (Vec::new(), 0),
+        }
+    }
+
+    /// For garbage collection: the uid of every object, and the objects (type key, decoded)
+    /// that have ownerReferences, finalizers or a deletionTimestamp.
+    pub fn gc_view(&self) -> GcView {
+        let mut uids = std::collections::HashSet::new();
+        let mut raws = Vec::new();
+        if let Ok(g) = self.lock() {
+            for (rkey, map) in &g.objects {
+                for s in map.values() {
+                    uids.insert(s.summary.uid.clone());
+                    if s.summary.gc_relevant {
+                        raws.push((rkey.clone(), s.raw.clone()));
+                    }
+                }
+            }
+        }
+        let objs = raws
+            .into_iter()
+            .map(|(k, r)| (k, Arc::new(decode(&r))))
+            .collect();
+        (uids, objs)
     }
 
     /// Every stored type key with objects.
@@ -424,8 +521,15 @@ impl Store {
             let raw = encode(&p.object);
             let prev = match p.etype {
                 EventType::Deleted => map.remove(&k),
-                _ => map.insert(k, raw.clone()),
-            };
+                _ => map.insert(
+                    k,
+                    Stored {
+                        raw: raw.clone(),
+                        summary: Summary::of(&p.object),
+                    },
+                ),
+            }
+            .map(|s| s.raw);
             events.push(Arc::new(Event {
                 rv: p.rv,
                 etype: p.etype,
@@ -452,16 +556,34 @@ impl Store {
     }
 }
 
+/// `apiVersion`, `kind`, `metadata` first, as Kubernetes serialises objects (lists are built
+/// from the stored bytes).
+fn type_meta_first(o: Value) -> Value {
+    match o {
+        Value::Object(mut m) => {
+            let mut out = serde_json::Map::new();
+            for k in ["apiVersion", "kind", "metadata"] {
+                if let Some(v) = m.remove(k) {
+                    out.insert(k.to_string(), v);
+                }
+            }
+            out.extend(m);
+            Value::Object(out)
+        }
+        other => other,
+    }
+}
+
 fn list_raw(objects: &Index, rkey: &str, ns: Option<&str>) -> Vec<Raw> {
     let Some(map) = objects.get(rkey) else {
         return Vec::new();
     };
     match ns {
-        None => map.values().cloned().collect(),
+        None => map.values().map(|s| s.raw.clone()).collect(),
         Some(ns) => map
             .range((ns.to_string(), String::new())..)
             .take_while(|((n, _), _)| n == ns)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.raw.clone())
             .collect(),
     }
 }
@@ -491,16 +613,19 @@ impl Txn<'_> {
             .objects
             .get(&key.rkey)?
             .get(&(key.ns.clone(), key.name.clone()))?;
-        Some(Arc::new(decode(raw)))
+        Some(Arc::new(decode(&raw.raw)))
     }
 
     /// Objects of a type (optionally one namespace), including this transaction's changes.
     pub fn list(&self, rkey: &str, ns: Option<&str>) -> Vec<Arc<Value>> {
         let mut map: BTreeMap<(String, String), Option<Arc<Value>>> = BTreeMap::new();
         if let Some(m) = self.inner.objects.get(rkey) {
-            for ((n, name), raw) in m {
+            for ((n, name), stored) in m {
                 if ns.is_none_or(|x| x == n) {
-                    map.insert((n.clone(), name.clone()), Some(Arc::new(decode(raw))));
+                    map.insert(
+                        (n.clone(), name.clone()),
+                        Some(Arc::new(decode(&stored.raw))),
+                    );
                 }
             }
         }
@@ -516,7 +641,8 @@ impl Txn<'_> {
     }
 
     /// Create or replace an object; assigns the next resourceVersion.
-    pub fn put(&mut self, key: ObjKey, mut obj: Value) -> Arc<Value> {
+    pub fn put(&mut self, key: ObjKey, obj: Value) -> Arc<Value> {
+        let mut obj = type_meta_first(obj);
         let etype = if self.exists(&key) {
             EventType::Modified
         } else {

@@ -25,6 +25,9 @@ pub struct Args {
     /// Milliseconds before simulated Pods become Ready.
     #[arg(long, default_value_t = 500)]
     pub sim_ready_delay_ms: u64,
+    /// Require this bearer token on every request (written into DIR/kubeconfig).
+    #[arg(long, env = "CAPSTAN_APISERVER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Number of simulated nodes.
     #[arg(long, default_value_t = 1)]
     pub sim_nodes: u32,
@@ -40,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.simulation.enabled = !args.no_simulation;
         config.simulation.ready_delay = Duration::from_millis(args.sim_ready_delay_ms);
         config.simulation.nodes = args.sim_nodes;
+        config.token = args.token;
         let running = capstan_apiserver::start(config)
             .await
             .context("starting capstan apiserver")?;
