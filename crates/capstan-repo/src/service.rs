@@ -16,9 +16,10 @@ use crate::error::{Place, RenderError};
 use crate::git::{CredentialSource, GitCache, GitSettings, url::RepoUrl, url::hash_hex};
 use crate::render::{self, BuildEnv, BuildEnvInput, ToolSettings};
 
-/// How much of the cached state a request may reuse.
+/// How much of the cached state a request may reuse. In JSON: `"none"`, `"normal"`, `"hard"`, or a
+/// boolean (`true` = normal).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", from = "RefreshRepr")]
 pub enum Refresh {
     /// Reuse recent ref listings and cached manifests.
     #[default]
@@ -27,6 +28,33 @@ pub enum Refresh {
     Normal,
     /// Regenerate even when the commit is unchanged.
     Hard,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RefreshRepr {
+    Flag(bool),
+    Level(RefreshLevel),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RefreshLevel {
+    None,
+    Normal,
+    Hard,
+}
+
+impl From<RefreshRepr> for Refresh {
+    fn from(r: RefreshRepr) -> Refresh {
+        match r {
+            RefreshRepr::Flag(false) => Refresh::None,
+            RefreshRepr::Flag(true) => Refresh::Normal,
+            RefreshRepr::Level(RefreshLevel::None) => Refresh::None,
+            RefreshRepr::Level(RefreshLevel::Normal) => Refresh::Normal,
+            RefreshRepr::Level(RefreshLevel::Hard) => Refresh::Hard,
+        }
+    }
 }
 
 /// A request for the manifests of one application source.
@@ -430,4 +458,33 @@ fn tool_fingerprint(tools: &ToolSettings) -> String {
         env!("CARGO_PKG_VERSION"),
         plugins.join(";")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_accepts_levels_and_booleans() {
+        let parse = |v: serde_json::Value| -> Refresh {
+            serde_json::from_value::<ManifestRequest>(
+                json!({"source": {"repoURL": "x"}, "refresh": v}),
+            )
+            .unwrap()
+            .refresh
+        };
+        assert_eq!(parse(json!("hard")), Refresh::Hard);
+        assert_eq!(parse(json!("normal")), Refresh::Normal);
+        assert_eq!(parse(json!(true)), Refresh::Normal);
+        assert_eq!(parse(json!(false)), Refresh::None);
+        let none: ManifestRequest =
+            serde_json::from_value(json!({"source": {"repoURL": "x"}})).unwrap();
+        assert_eq!(none.refresh, Refresh::None);
+        assert!(
+            serde_json::from_value::<ManifestRequest>(
+                json!({"source": {}, "refresh": "sometimes"})
+            )
+            .is_err()
+        );
+    }
 }
