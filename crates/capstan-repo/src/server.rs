@@ -1,6 +1,6 @@
 //! `capstan repo-server`: the service over HTTP/JSON for horizontal scaling.
 //!
-//! * `POST /api/v1/manifests` with a [`ManifestRequest`] -> a [`ManifestResponse`], or an error
+//! * `POST /api/v1/manifests` with a [`ManifestRequest`] -> a [`crate::ManifestResponse`], or an error
 //!   `{"error": message, "kind": ...}` with status 400 (bad source), 404 (missing path or revision),
 //!   401 (repository authentication), 502 (repository unreachable), 504 (timeout), 422 (render
 //!   failure);
