@@ -58,6 +58,21 @@ enum AdminCommand {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
+    /// Print the initial admin password that `capstan server` generated (Secret
+    /// argocd-initial-admin-secret). Delete that Secret once the password has been changed.
+    ///
+    /// Example: `capstan admin initial-password --kubeconfig .capstan/kubeconfig`
+    InitialPassword {
+        /// kubeconfig of the control-plane cluster (in-cluster configuration when absent).
+        #[arg(long, env = "KUBECONFIG")]
+        kubeconfig: Option<PathBuf>,
+        /// kubeconfig context.
+        #[arg(long)]
+        context: Option<String>,
+        /// Namespace of the settings.
+        #[arg(long, env = "ARGOCD_NAMESPACE", default_value = "argocd")]
+        namespace: String,
+    },
 }
 
 /// Output formats of the admin tools.
@@ -212,8 +227,52 @@ fn diff(
     })
 }
 
+fn initial_password(
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    namespace: &str,
+) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let password = rt.block_on(async {
+        capstan_kube::install_crypto_provider();
+        let options = capstan_kube::ConnectOptions::default();
+        let client = match &kubeconfig {
+            Some(path) => {
+                capstan_kube::ClusterClient::from_kubeconfig(path, context.as_deref(), options)
+                    .await
+            }
+            None => capstan_kube::ClusterClient::infer(options).await,
+        }
+        .context("connecting to the control-plane cluster")?;
+        let rt = client.resolve("v1", "Secret").await?;
+        let name = capstan_settings::names::ARGOCD_INITIAL_ADMIN_SECRET;
+        let secret = client
+            .get(&rt, Some(namespace), name)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "Secret {namespace}/{name} does not exist (already deleted, or the server has not started yet)"
+                )
+            })?;
+        let data = capstan_settings::secret_data(&secret)?;
+        data.get("password")
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("Secret {namespace}/{name} has no key \"password\""))
+    })?;
+    println!("{password}");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        AdminCommand::InitialPassword {
+            kubeconfig,
+            context,
+            namespace,
+        } => initial_password(kubeconfig, context, &namespace),
         AdminCommand::Health {
             file,
             settings,

@@ -10,6 +10,7 @@ pub mod controller;
 pub mod lint;
 pub mod render;
 pub mod repo_server;
+pub mod server;
 pub mod up;
 
 #[derive(Debug, Subcommand)]
@@ -18,6 +19,8 @@ pub enum Command {
     Apiserver(apiserver::Args),
     /// Run everything on this machine: embedded Kubernetes API server, repo server, controller, demo.
     Up(up::Args),
+    /// Run the API server (REST API, login, RBAC, SSE, webhooks) with the controller in-process.
+    Server(server::Args),
     /// Run the application controller (with the repo server in-process).
     Controller(controller::Args),
     /// Operator tools that work offline (CRDs, health and diff checks).
@@ -36,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Apiserver(args) => apiserver::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Controller(args) => controller::run(args),
+        Command::Server(args) => server::run(args),
         Command::Up(args) => up::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Render(args) => render::run(args),

@@ -1,0 +1,656 @@
+//! `/api/v1/applications`: list, get, create, update, patch, delete, sync, rollback, terminate.
+//! Applications are the custom resources in the control-plane namespace; operations are requests
+//! written into them for the controller.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use capstan_types::annotations::finalizers;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Principal;
+use crate::auth::session::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::project_checks;
+use crate::rbac;
+use crate::routes::{query_all, query_one, query_pairs};
+use crate::state::AppState;
+
+/// The project of an Application (`default` when unset).
+pub fn project_of(app: &Value) -> String {
+    app.pointer("/spec/project")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("default")
+        .to_string()
+}
+
+/// The RBAC object of an Application: `<project>/<name>`.
+pub fn rbac_object(app: &Value) -> String {
+    format!(
+        "{}/{}",
+        project_of(app),
+        app.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    )
+}
+
+/// Reads an Application; 404 in Argo CD's words when missing.
+pub async fn load(state: &AppState, name: &str) -> ApiResult<Value> {
+    state
+        .client
+        .get(&state.types.app, Some(&state.config.namespace), name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("applications.argoproj.io \"{name}\" not found")))
+}
+
+/// Reads an Application the caller may `action`. A caller who may not even `get` it is told it
+/// does not exist only when it really does not; otherwise the answer is 403 naming the permission.
+pub async fn load_authorized(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    action: &str,
+) -> ApiResult<Value> {
+    let app = load(state, name).await?;
+    rbac::enforce(state, p, "applications", action, &rbac_object(&app)).await?;
+    Ok(app)
+}
+
+fn check_namespace(state: &AppState, pairs: &[(String, String)]) -> ApiResult<()> {
+    match query_one(pairs, "appNamespace") {
+        Some(ns) if !ns.is_empty() && ns != state.config.namespace => {
+            Err(ApiError::InvalidArgument(format!(
+                "application namespace '{ns}' is not permitted (only '{}' is served)",
+                state.config.namespace
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn same_repo(a: &str, b: &str) -> bool {
+    let n = |s: &str| {
+        s.trim()
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_lowercase()
+    };
+    n(a) == n(b)
+}
+
+/// `GET /api/v1/applications?projects=&selector=&name=&repo=`: the Applications the caller may get.
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    check_namespace(&state, &pairs)?;
+    let mut projects = query_all(&pairs, "projects");
+    projects.extend(query_all(&pairs, "project"));
+    let selector = query_one(&pairs, "selector").filter(|s| !s.is_empty());
+    let name = query_one(&pairs, "name").filter(|s| !s.is_empty());
+    let repo = query_one(&pairs, "repo").filter(|s| !s.is_empty());
+    let (items, rv) = state
+        .client
+        .list(
+            &state.types.app,
+            Some(&state.config.namespace),
+            selector.as_deref(),
+        )
+        .await
+        .map_err(|e| match e {
+            capstan_kube::KubeError::Api { code: 400, .. } => {
+                ApiError::InvalidArgument(format!("invalid selector: {e}"))
+            }
+            other => other.into(),
+        })?;
+    let mut out = Vec::with_capacity(items.len());
+    for app in items {
+        if let Some(n) = &name
+            && app.pointer("/metadata/name").and_then(Value::as_str) != Some(n.as_str())
+        {
+            continue;
+        }
+        if !projects.is_empty() && !projects.contains(&project_of(&app)) {
+            continue;
+        }
+        if let Some(r) = &repo {
+            let spec = &app["spec"];
+            if !project_checks::sources(spec)
+                .iter()
+                .any(|s| same_repo(s["repoURL"].as_str().unwrap_or_default(), r))
+            {
+                continue;
+            }
+        }
+        if rbac::allowed(&state, &p, "applications", "get", &rbac_object(&app)).await? {
+            out.push(app);
+        }
+    }
+    Ok(Json(
+        json!({"metadata": {"resourceVersion": rv}, "items": out}),
+    ))
+}
+
+/// `GET /api/v1/applications/{name}` (`?refresh=normal|hard` asks the controller to refresh).
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    check_namespace(&state, &pairs)?;
+    let app = load_authorized(&state, &p, &name, "get").await?;
+    if let Some(kind) = query_one(&pairs, "refresh").filter(|k| k == "normal" || k == "hard") {
+        let patch =
+            json!({"metadata": {"annotations": {capstan_types::annotations::REFRESH: kind}}});
+        let app = state
+            .client
+            .merge_patch(
+                &state.types.app,
+                Some(&state.config.namespace),
+                &name,
+                &patch,
+            )
+            .await?;
+        return Ok(Json(app));
+    }
+    Ok(Json(app))
+}
+
+/// Checks the shape of an Application and its project's restrictions.
+async fn validate(state: &AppState, app: &Value) -> ApiResult<()> {
+    capstan_types::decode::<capstan_types::Application>(app)
+        .map_err(|e| ApiError::InvalidArgument(format!("invalid application: {e}")))?;
+    let project_name = project_of(app);
+    let project = state
+        .client
+        .get(
+            &state.types.project,
+            Some(&state.config.namespace),
+            &project_name,
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::InvalidArgument(format!(
+                "application references project {project_name} which does not exist"
+            ))
+        })?;
+    project_checks::check(&project, &app["spec"]).map_err(ApiError::InvalidArgument)
+}
+
+fn normalize_new(state: &AppState, mut app: Value) -> ApiResult<Value> {
+    if !app.is_object() {
+        return Err(ApiError::InvalidArgument(
+            "expected an Application object".into(),
+        ));
+    }
+    app["apiVersion"] = json!("argoproj.io/v1alpha1");
+    app["kind"] = json!("Application");
+    let name = app
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if name.is_empty() {
+        return Err(ApiError::InvalidArgument(
+            "metadata.name is required".into(),
+        ));
+    }
+    match app.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() && ns != state.config.namespace => {
+            return Err(ApiError::InvalidArgument(format!(
+                "application namespace '{ns}' is not permitted (only '{}' is served)",
+                state.config.namespace
+            )));
+        }
+        _ => app["metadata"]["namespace"] = json!(state.config.namespace),
+    }
+    if app
+        .pointer("/spec/project")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        if !app["spec"].is_object() {
+            return Err(ApiError::InvalidArgument("spec is required".into()));
+        }
+        app["spec"]["project"] = json!("default");
+    }
+    if let Some(obj) = app.as_object_mut() {
+        obj.remove("status");
+    }
+    Ok(app)
+}
+
+/// `POST /api/v1/applications?upsert=&validate=`.
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RawQuery(query): RawQuery,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    let upsert = query_one(&pairs, "upsert").as_deref() == Some("true");
+    let app = normalize_new(&state, body)?;
+    let object = rbac_object(&app);
+    rbac::enforce(&state, &p, "applications", "create", &object).await?;
+    if app.get("operation").is_some_and(|o| !o.is_null()) {
+        rbac::enforce(&state, &p, "applications", "override", &object).await?;
+    }
+    validate(&state, &app).await?;
+    let name = app["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if let Some(existing) = state
+        .client
+        .get(&state.types.app, Some(&state.config.namespace), &name)
+        .await?
+    {
+        if existing["spec"] == app["spec"] {
+            return Ok(Json(existing));
+        }
+        if !upsert {
+            return Err(ApiError::InvalidArgument(
+                "existing application spec is different, use upsert flag to force update".into(),
+            ));
+        }
+        rbac::enforce(
+            &state,
+            &p,
+            "applications",
+            "update",
+            &rbac_object(&existing),
+        )
+        .await?;
+        rbac::enforce(&state, &p, "applications", "update", &object).await?;
+        let mut updated = existing;
+        updated["spec"] = app["spec"].clone();
+        for key in ["labels", "annotations", "finalizers"] {
+            if let Some(v) = app["metadata"].get(key) {
+                updated["metadata"][key] = v.clone();
+            }
+        }
+        return Ok(Json(state.client.replace(&updated, false).await?));
+    }
+    let created = state.client.create(&app, false).await.map_err(|e| {
+        if e.is_conflict() {
+            ApiError::AlreadyExists(format!("application '{name}' already exists"))
+        } else {
+            e.into()
+        }
+    })?;
+    tracing::info!(app = %name, user = %p.subject, "application created");
+    Ok(Json(created))
+}
+
+async fn store_update(
+    state: &AppState,
+    p: &Principal,
+    existing: Value,
+    new: Value,
+) -> ApiResult<Json<Value>> {
+    rbac::enforce(state, p, "applications", "update", &rbac_object(&existing)).await?;
+    rbac::enforce(state, p, "applications", "update", &rbac_object(&new)).await?;
+    if new.get("operation") != existing.get("operation")
+        && new.get("operation").is_some_and(|o| !o.is_null())
+    {
+        rbac::enforce(state, p, "applications", "override", &rbac_object(&new)).await?;
+    }
+    validate(state, &new).await?;
+    Ok(Json(state.client.replace(&new, false).await?))
+}
+
+/// `PUT /api/v1/applications/{name}`: replaces spec, labels, annotations and finalizers.
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    let existing = load_authorized(&state, &p, &name, "get").await?;
+    let body = normalize_new(&state, body)?;
+    if body["metadata"]["name"] != json!(name) {
+        return Err(ApiError::InvalidArgument(format!(
+            "metadata.name must be '{name}', the name in the path"
+        )));
+    }
+    let mut new = existing.clone();
+    new["spec"] = body["spec"].clone();
+    for key in ["labels", "annotations", "finalizers"] {
+        match body["metadata"].get(key) {
+            Some(v) => new["metadata"][key] = v.clone(),
+            None => {
+                if let Some(m) = new["metadata"].as_object_mut() {
+                    m.remove(key);
+                }
+            }
+        }
+    }
+    store_update(&state, &p, existing, new).await
+}
+
+/// `PUT /api/v1/applications/{name}/spec`: replaces the spec; answers the new spec.
+pub async fn update_spec(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    Json(spec): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    let existing = load_authorized(&state, &p, &name, "get").await?;
+    let mut new = existing.clone();
+    new["spec"] = spec;
+    let Json(stored) = store_update(&state, &p, existing, new).await?;
+    Ok(Json(stored["spec"].clone()))
+}
+
+/// `PATCH /api/v1/applications/{name}` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchRequest {
+    /// The patch, as JSON text.
+    pub patch: String,
+    /// `merge` (JSON merge patch, the default) or `json` (JSON patch).
+    #[serde(default)]
+    pub patch_type: String,
+}
+
+/// `PATCH /api/v1/applications/{name}`.
+pub async fn patch(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    Json(req): Json<PatchRequest>,
+) -> ApiResult<Json<Value>> {
+    let existing = load_authorized(&state, &p, &name, "get").await?;
+    let patch: Value = serde_json::from_str(&req.patch)
+        .map_err(|e| ApiError::InvalidArgument(format!("patch is not JSON: {e}")))?;
+    let mut new = existing.clone();
+    match req.patch_type.as_str() {
+        "" | "merge" => json_patch::merge(&mut new, &patch),
+        "json" => {
+            let ops: json_patch::Patch = serde_json::from_value(patch)
+                .map_err(|e| ApiError::InvalidArgument(format!("invalid JSON patch: {e}")))?;
+            json_patch::patch(&mut new, &ops)
+                .map_err(|e| ApiError::InvalidArgument(format!("JSON patch failed: {e}")))?;
+        }
+        other => {
+            return Err(ApiError::InvalidArgument(format!(
+                "unsupported patch type {other:?}; expected merge or json"
+            )));
+        }
+    }
+    if new["metadata"]["name"] != existing["metadata"]["name"]
+        || new["metadata"]["namespace"] != existing["metadata"]["namespace"]
+    {
+        return Err(ApiError::InvalidArgument(
+            "a patch cannot rename an application".into(),
+        ));
+    }
+    store_update(&state, &p, existing, new).await
+}
+
+/// `DELETE /api/v1/applications/{name}?cascade=&propagationPolicy=`: with cascade (the default) the
+/// resources finalizer is added so the controller deletes the resources first; without, it is removed.
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    let app = load_authorized(&state, &p, &name, "delete").await?;
+    let cascade = query_one(&pairs, "cascade").as_deref() != Some("false");
+    let policy = query_one(&pairs, "propagationPolicy").unwrap_or_default();
+    let mut list: Vec<String> = app
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|f| !f.starts_with(finalizers::RESOURCES))
+        .map(String::from)
+        .collect();
+    if cascade {
+        list.push(
+            match policy.to_lowercase().as_str() {
+                "background" => finalizers::RESOURCES_BACKGROUND,
+                _ => finalizers::RESOURCES,
+            }
+            .to_string(),
+        );
+    }
+    let ns = state.config.namespace.clone();
+    state
+        .client
+        .merge_patch(
+            &state.types.app,
+            Some(&ns),
+            &name,
+            &json!({"metadata": {"finalizers": list}}),
+        )
+        .await?;
+    state
+        .client
+        .delete(&state.types.app, Some(&ns), &name, &Default::default())
+        .await?;
+    tracing::info!(app = %name, user = %p.subject, cascade, "application deleted");
+    Ok(Json(json!({})))
+}
+
+fn operation_running(app: &Value) -> bool {
+    app.get("operation").is_some_and(|o| !o.is_null())
+        || matches!(
+            app.pointer("/status/operationState/phase")
+                .and_then(Value::as_str),
+            Some("Running") | Some("Terminating")
+        )
+}
+
+fn initiated_by(p: &Principal) -> Value {
+    json!({"username": p.subject})
+}
+
+/// `POST /api/v1/applications/{name}/sync` body (Argo CD's ApplicationSyncRequest).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRequest {
+    /// Revision to sync to (the target revision when empty).
+    #[serde(default)]
+    pub revision: String,
+    /// Delete resources no longer in Git.
+    #[serde(default)]
+    pub prune: bool,
+    /// Dry run.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// `{"apply": {"force": ..}}` or `{"hook": {..}}`.
+    #[serde(default)]
+    pub strategy: Option<Value>,
+    /// Only these resources.
+    #[serde(default)]
+    pub resources: Option<Vec<Value>>,
+    /// `{"items": ["CreateNamespace=true", ...]}`.
+    #[serde(default)]
+    pub sync_options: Option<Value>,
+    /// Retry strategy.
+    #[serde(default)]
+    pub retry_strategy: Option<Value>,
+    /// Extra information for the operation.
+    #[serde(default)]
+    pub infos: Option<Vec<Value>>,
+}
+
+/// `POST /api/v1/applications/{name}/sync`: writes the sync operation; the controller runs it.
+pub async fn sync(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    body: Option<Json<SyncRequest>>,
+) -> ApiResult<Json<Value>> {
+    let req = body.map(|b| b.0).unwrap_or_default();
+    let app = load_authorized(&state, &p, &name, "sync").await?;
+    if operation_running(&app) {
+        return Err(ApiError::FailedPrecondition(
+            "another operation is already in progress".into(),
+        ));
+    }
+    let target = app
+        .pointer("/spec/source/targetRevision")
+        .and_then(Value::as_str)
+        .unwrap_or("HEAD");
+    let automated = app
+        .pointer("/spec/syncPolicy/automated")
+        .is_some_and(|a| !a.is_null());
+    if automated && !req.revision.is_empty() && req.revision != target {
+        return Err(ApiError::FailedPrecondition(format!(
+            "Cannot sync to {}: auto-sync currently set to {target}",
+            req.revision
+        )));
+    }
+    let mut sync = json!({"prune": req.prune, "dryRun": req.dry_run});
+    if !req.revision.is_empty() {
+        sync["revision"] = json!(req.revision);
+    }
+    if let Some(s) = req.strategy.filter(|s| !s.is_null()) {
+        sync["syncStrategy"] = s;
+    }
+    if let Some(r) = req.resources.filter(|r| !r.is_empty()) {
+        sync["resources"] = json!(r);
+    }
+    if let Some(items) = req
+        .sync_options
+        .as_ref()
+        .and_then(|o| o.get("items"))
+        .filter(|i| i.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        sync["syncOptions"] = items.clone();
+    }
+    let mut operation = json!({"sync": sync, "initiatedBy": initiated_by(&p)});
+    if let Some(r) = req.retry_strategy.filter(|r| !r.is_null()) {
+        operation["retry"] = r;
+    }
+    if let Some(i) = req.infos.filter(|i| !i.is_empty()) {
+        operation["info"] = json!(i);
+    }
+    let updated = state
+        .client
+        .merge_patch(
+            &state.types.app,
+            Some(&state.config.namespace),
+            &name,
+            &json!({"operation": operation}),
+        )
+        .await?;
+    tracing::info!(app = %name, user = %p.subject, "sync requested");
+    Ok(Json(updated))
+}
+
+/// `POST /api/v1/applications/{name}/rollback` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRequest {
+    /// History id.
+    #[serde(default)]
+    pub id: i64,
+    /// Prune.
+    #[serde(default)]
+    pub prune: bool,
+    /// Dry run.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `POST /api/v1/applications/{name}/rollback`: syncs the revision and source of a history entry.
+pub async fn rollback(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    Json(req): Json<RollbackRequest>,
+) -> ApiResult<Json<Value>> {
+    let app = load_authorized(&state, &p, &name, "sync").await?;
+    if operation_running(&app) {
+        return Err(ApiError::FailedPrecondition(
+            "another operation is already in progress".into(),
+        ));
+    }
+    if app
+        .pointer("/spec/syncPolicy/automated")
+        .is_some_and(|a| !a.is_null())
+    {
+        return Err(ApiError::FailedPrecondition(
+            "rollback cannot be initiated when auto-sync is enabled".into(),
+        ));
+    }
+    let history = app
+        .pointer("/status/history")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let entry = history
+        .iter()
+        .find(|h| h["id"].as_i64() == Some(req.id))
+        .ok_or_else(|| {
+            ApiError::InvalidArgument(format!(
+                "application {name} does not have deployment with id {}",
+                req.id
+            ))
+        })?;
+    let mut sync = json!({"prune": req.prune, "dryRun": req.dry_run});
+    if let Some(rev) = entry.get("revision").filter(|r| !r.is_null()) {
+        sync["revision"] = rev.clone();
+    }
+    if let Some(src) = entry.get("source").filter(|s| s.is_object()) {
+        sync["source"] = src.clone();
+    }
+    if let Some(revs) = entry.get("revisions").filter(|r| r.is_array()) {
+        sync["revisions"] = revs.clone();
+    }
+    if let Some(srcs) = entry.get("sources").filter(|s| s.is_array()) {
+        sync["sources"] = srcs.clone();
+    }
+    let operation = json!({"sync": sync, "initiatedBy": initiated_by(&p)});
+    let updated = state
+        .client
+        .merge_patch(
+            &state.types.app,
+            Some(&state.config.namespace),
+            &name,
+            &json!({"operation": operation}),
+        )
+        .await?;
+    Ok(Json(updated))
+}
+
+/// `DELETE /api/v1/applications/{name}/operation`: asks the controller to terminate the running
+/// operation.
+pub async fn terminate(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let app = load_authorized(&state, &p, &name, "sync").await?;
+    let phase = app
+        .pointer("/status/operationState/phase")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if phase != "Running" {
+        return Err(ApiError::FailedPrecondition(
+            "Unable to terminate operation. No operation is in progress".into(),
+        ));
+    }
+    state
+        .client
+        .merge_patch(
+            &state.types.app,
+            Some(&state.config.namespace),
+            &name,
+            &json!({"status": {"operationState": {"phase": "Terminating"}}}),
+        )
+        .await?;
+    Ok(Json(json!({})))
+}

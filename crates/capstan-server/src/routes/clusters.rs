@@ -1,0 +1,214 @@
+//! `/api/v1/clusters`: cluster Secrets (and the in-cluster destination). Bearer tokens, passwords and
+//! keys are written but never returned.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use capstan_settings::Cluster;
+use capstan_types::annotations::{SECRET_TYPE, secret_type};
+use serde_json::{Value, json};
+
+use crate::auth::session::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::rbac;
+use crate::routes::repositories::{same_url, secret_name};
+use crate::routes::{query_one, query_pairs};
+use crate::state::{AppState, encode_data};
+
+fn rbac_object(c: &Cluster) -> String {
+    match c.project.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => format!("{p}/{}", c.server),
+        None => c.server.clone(),
+    }
+}
+
+fn public(c: &Cluster) -> Value {
+    json!({
+        "server": c.server,
+        "name": c.name,
+        "namespaces": c.namespaces,
+        "clusterResources": c.cluster_resources,
+        "project": c.project.clone().unwrap_or_default(),
+        "labels": c.labels,
+        "config": {
+            "tlsClientConfig": {
+                "insecure": c.config.tls_client_config.insecure,
+                "serverName": c.config.tls_client_config.server_name.clone().unwrap_or_default(),
+            }
+        },
+        "connectionState": {"status": "Unknown", "message": "connection state is reported by the controller"},
+    })
+}
+
+async fn clusters(state: &AppState) -> ApiResult<Vec<Cluster>> {
+    let selector = format!("{SECRET_TYPE}={}", secret_type::CLUSTER);
+    let (secrets, _) = state
+        .client
+        .list(
+            &state.types.secret,
+            Some(&state.config.namespace),
+            Some(&selector),
+        )
+        .await?;
+    let mut out: Vec<Cluster> = Vec::new();
+    for s in secrets {
+        match Cluster::from_secret(&s) {
+            Ok(c) => out.push(c),
+            Err(e) => tracing::warn!(error = %e, "skipping an invalid cluster Secret"),
+        }
+    }
+    if state.settings().cm.in_cluster_enabled
+        && !out
+            .iter()
+            .any(|c| same_url(&c.server, capstan_settings::IN_CLUSTER_SERVER))
+    {
+        out.insert(0, Cluster::in_cluster());
+    }
+    Ok(out)
+}
+
+/// `GET /api/v1/clusters`.
+pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
+    let mut items = Vec::new();
+    for c in clusters(&state).await? {
+        if rbac::allowed(&state, &p, "clusters", "get", &rbac_object(&c)).await? {
+            items.push(public(&c));
+        }
+    }
+    Ok(Json(json!({"metadata": {}, "items": items})))
+}
+
+async fn find(state: &AppState, id: &str, id_type: Option<&str>) -> ApiResult<Cluster> {
+    clusters(state)
+        .await?
+        .into_iter()
+        .find(|c| match id_type {
+            Some("name") => c.name == id,
+            _ => same_url(&c.server, id) || c.name == id,
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("cluster '{id}' not found")))
+}
+
+/// `GET /api/v1/clusters/{server}?id.type=name|url`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(server): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
+    let c = find(&state, &server, id_type.as_deref()).await?;
+    rbac::enforce(&state, &p, "clusters", "get", &rbac_object(&c)).await?;
+    Ok(Json(public(&c)))
+}
+
+/// `POST /api/v1/clusters?upsert=`: body is Argo CD's Cluster (`server`, `name`, `config`,
+/// `namespaces`, `project`, ...).
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RawQuery(query): RawQuery,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    let upsert = query_one(&query_pairs(query.as_deref()), "upsert").as_deref() == Some("true");
+    let server = body["server"].as_str().unwrap_or_default().to_string();
+    if server.is_empty() {
+        return Err(ApiError::InvalidArgument("server is required".into()));
+    }
+    let name = body["name"].as_str().unwrap_or(&server).to_string();
+    let project = body["project"].as_str().unwrap_or_default().to_string();
+    let object = if project.is_empty() {
+        server.clone()
+    } else {
+        format!("{project}/{server}")
+    };
+    rbac::enforce(&state, &p, "clusters", "create", &object).await?;
+    let config = body.get("config").cloned().unwrap_or(json!({})).to_string();
+    let namespaces = body["namespaces"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let cluster_resources = body["clusterResources"]
+        .as_bool()
+        .unwrap_or(false)
+        .to_string();
+    let mut pairs: Vec<(&str, Option<&str>)> = vec![
+        ("server", Some(&server)),
+        ("name", Some(&name)),
+        ("config", Some(&config)),
+    ];
+    if !namespaces.is_empty() {
+        pairs.push(("namespaces", Some(&namespaces)));
+        pairs.push(("clusterResources", Some(&cluster_resources)));
+    }
+    if !project.is_empty() {
+        pairs.push(("project", Some(&project)));
+    }
+    let host = url::Url::parse(&server)
+        .ok()
+        .and_then(|u| u.host_str().map(String::from))
+        .unwrap_or_default();
+    let secret_name = secret_name(&format!("cluster-{host}"), &server);
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": secret_name, "namespace": state.config.namespace,
+            "labels": {SECRET_TYPE: secret_type::CLUSTER},
+            "annotations": {"managed-by": "argocd.argoproj.io"}},
+        "type": "Opaque",
+        "data": encode_data(&pairs),
+    });
+    let stored = match state
+        .client
+        .get(
+            &state.types.secret,
+            Some(&state.config.namespace),
+            &secret_name,
+        )
+        .await?
+    {
+        Some(mut old) => {
+            if !upsert {
+                return Err(ApiError::InvalidArgument(
+                    "existing cluster spec is different; use upsert flag to force update".into(),
+                ));
+            }
+            rbac::enforce(&state, &p, "clusters", "update", &object).await?;
+            old["data"] = secret["data"].clone();
+            state.client.replace(&old, false).await?
+        }
+        None => state.client.create(&secret, false).await?,
+    };
+    let c = Cluster::from_secret(&stored).map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
+    Ok(Json(public(&c)))
+}
+
+/// `DELETE /api/v1/clusters/{server}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(server): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
+    let c = find(&state, &server, id_type.as_deref()).await?;
+    rbac::enforce(&state, &p, "clusters", "delete", &rbac_object(&c)).await?;
+    if c.secret_name.is_empty() {
+        return Err(ApiError::FailedPrecondition(
+            "the in-cluster destination has no Secret to delete".into(),
+        ));
+    }
+    state
+        .client
+        .delete(
+            &state.types.secret,
+            Some(&state.config.namespace),
+            &c.secret_name,
+            &Default::default(),
+        )
+        .await?;
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,355 @@
+//! Views of one application: the resource tree (managed resources and their children from the live
+//! cluster), managed resources with diffs (Secret values masked), rendered manifests and events.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use capstan_controller::GenerateRequest;
+use capstan_diff::{DiffOptions, Differ, SystemDiffSettings};
+use serde_json::{Value, json};
+
+use crate::auth::session::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::applications::load_authorized;
+use crate::routes::{query_one, query_pairs};
+use crate::state::AppState;
+
+/// Kinds whose objects are children of managed resources (found through ownerReferences).
+const CHILD_KINDS: &[(&str, &str)] = &[
+    ("apps/v1", "ReplicaSet"),
+    ("v1", "Pod"),
+    ("batch/v1", "Job"),
+    ("apps/v1", "ControllerRevision"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+];
+
+fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
+fn s<'a>(v: &'a Value, p: &str) -> &'a str {
+    v.pointer(p).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn node(obj: &Value, parents: Vec<Value>, health: Option<Value>) -> Value {
+    let av = s(obj, "/apiVersion");
+    let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
+    let mut n = json!({
+        "group": group,
+        "version": version,
+        "kind": s(obj, "/kind"),
+        "namespace": s(obj, "/metadata/namespace"),
+        "name": s(obj, "/metadata/name"),
+        "uid": s(obj, "/metadata/uid"),
+        "resourceVersion": s(obj, "/metadata/resourceVersion"),
+        "createdAt": s(obj, "/metadata/creationTimestamp"),
+        "parentRefs": parents,
+    });
+    let images: Vec<Value> = obj
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").cloned())
+        .collect();
+    if !images.is_empty() {
+        n["images"] = json!(images);
+    }
+    if let Some(h) = health.filter(|h| !h.is_null()) {
+        n["health"] = h;
+    }
+    n
+}
+
+/// The resource tree of an Application, from its status and the live cluster.
+pub async fn tree(state: &AppState, app: &Value) -> ApiResult<Value> {
+    let client = &state.client;
+    let mut nodes = Vec::new();
+    let mut uids: HashSet<String> = HashSet::new();
+    let mut namespaces: HashSet<String> = HashSet::new();
+    let overrides = capstan_health::HealthOverrides::new();
+    for r in app
+        .pointer("/status/resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let av = api_version(s(r, "/group"), s(r, "/version"));
+        let Ok(rt) = client.resolve(&av, s(r, "/kind")).await else {
+            continue;
+        };
+        let ns = s(r, "/namespace");
+        let live = client
+            .get(&rt, (!ns.is_empty()).then_some(ns), s(r, "/name"))
+            .await
+            .unwrap_or(None);
+        let Some(live) = live else { continue };
+        uids.insert(s(&live, "/metadata/uid").to_string());
+        if !ns.is_empty() {
+            namespaces.insert(ns.to_string());
+        }
+        nodes.push(node(&live, Vec::new(), r.get("health").cloned()));
+    }
+    // children, level by level (Deployment -> ReplicaSet -> Pod)
+    let mut candidates = Vec::new();
+    for (av, kind) in CHILD_KINDS {
+        let Ok(rt) = client.resolve(av, kind).await else {
+            continue;
+        };
+        for ns in &namespaces {
+            if let Ok((items, _)) = client.list(&rt, Some(ns), None).await {
+                candidates.extend(items);
+            }
+        }
+    }
+    loop {
+        let mut added = false;
+        let mut rest = Vec::new();
+        for obj in candidates {
+            let parents: Vec<Value> = obj
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|o| uids.contains(s(o, "/uid")))
+                .map(|o| {
+                    let av = s(o, "/apiVersion");
+                    json!({
+                        "group": av.rsplit_once('/').map(|(g, _)| g).unwrap_or(""),
+                        "kind": s(o, "/kind"),
+                        "namespace": s(&obj, "/metadata/namespace"),
+                        "name": s(o, "/name"),
+                        "uid": s(o, "/uid"),
+                    })
+                })
+                .collect();
+            if parents.is_empty() {
+                rest.push(obj);
+                continue;
+            }
+            uids.insert(s(&obj, "/metadata/uid").to_string());
+            let health =
+                capstan_health::assess(&obj, &overrides).and_then(|h| serde_json::to_value(h).ok());
+            nodes.push(node(&obj, parents, health));
+            added = true;
+        }
+        candidates = rest;
+        if !added {
+            break;
+        }
+    }
+    Ok(json!({"nodes": nodes, "orphanedNodes": [], "hosts": []}))
+}
+
+/// `GET /api/v1/applications/{name}/resource-tree`.
+pub async fn resource_tree(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let app = load_authorized(&state, &p, &name, "get").await?;
+    Ok(Json(tree(&state, &app).await?))
+}
+
+/// Renders the application's desired objects (at `revision`, or its target revision), each with its
+/// namespace filled in when namespaced.
+async fn desired(
+    state: &AppState,
+    app: &Value,
+    revision: Option<String>,
+) -> ApiResult<(Vec<Value>, String, String)> {
+    let Some(generator) = &state.generator else {
+        return Err(ApiError::Unavailable(
+            "manifest generation is not available: this API server runs without a repo server"
+                .into(),
+        ));
+    };
+    let typed: capstan_types::Application = capstan_types::decode(app)
+        .map_err(|e| ApiError::Internal(format!("stored application is invalid: {e}")))?;
+    let namespace = typed.spec.destination.namespace.clone().unwrap_or_default();
+    let request = GenerateRequest {
+        app_name: typed.name().to_string(),
+        app_namespace: state.config.namespace.clone(),
+        project: typed.project().to_string(),
+        sources: typed.spec.all_sources().into_iter().cloned().collect(),
+        revision,
+        hard_refresh: false,
+        destination_namespace: namespace.clone(),
+        kube_version: String::new(),
+    };
+    let generated = generator
+        .generate(request)
+        .await
+        .map_err(|e| ApiError::FailedPrecondition(format!("rendering manifests: {e}")))?;
+    let mut objects = Vec::new();
+    for mut obj in generated.objects {
+        if s(&obj, "/metadata/namespace").is_empty()
+            && let Ok(rt) = state
+                .client
+                .resolve(s(&obj, "/apiVersion"), s(&obj, "/kind"))
+                .await
+            && rt.namespaced
+            && !namespace.is_empty()
+        {
+            obj["metadata"]["namespace"] = json!(namespace);
+        }
+        objects.push(obj);
+    }
+    let source_type = generated
+        .source_type
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    Ok((objects, generated.revision, source_type))
+}
+
+/// `GET /api/v1/applications/{name}/manifests?revision=`: the rendered objects as JSON texts, Secret
+/// values masked.
+pub async fn manifests(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    let app = load_authorized(&state, &p, &name, "get").await?;
+    let revision = query_one(&pairs, "revision").filter(|r| !r.is_empty());
+    let (objects, revision, source_type) = desired(&state, &app, revision).await?;
+    let manifests: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            let (masked, _) = capstan_diff::mask::hide_secret_data(Some(o), None);
+            masked.unwrap_or(Value::Null).to_string()
+        })
+        .collect();
+    Ok(Json(json!({
+        "manifests": manifests,
+        "namespace": s(&app, "/spec/destination/namespace"),
+        "server": s(&app, "/spec/destination/server"),
+        "revision": revision,
+        "sourceType": source_type,
+    })))
+}
+
+/// Group, kind, namespace and name.
+type Key = (String, String, String, String);
+
+/// Desired and live object of one resource.
+type Pair = (Option<Value>, Option<Value>);
+
+fn key(obj: &Value) -> Key {
+    let av = s(obj, "/apiVersion");
+    let group = av.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    (
+        group.to_string(),
+        s(obj, "/kind").to_string(),
+        s(obj, "/metadata/namespace").to_string(),
+        s(obj, "/metadata/name").to_string(),
+    )
+}
+
+/// `GET /api/v1/applications/{name}/managed-resources`: per resource its target, live, normalized and
+/// predicted states and a unified diff, Secret values masked.
+pub async fn managed_resources(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let app = load_authorized(&state, &p, &name, "get").await?;
+    let (objects, _, _) = desired(&state, &app, None).await?;
+    let cm = state
+        .client
+        .get(
+            &state.types.config_map,
+            Some(&state.config.namespace),
+            capstan_settings::names::ARGOCD_CM,
+        )
+        .await?;
+    let opts = match cm {
+        Some(cm) => SystemDiffSettings::from_config_map(&cm)
+            .unwrap_or_default()
+            .options_for_app(&[]),
+        None => DiffOptions::default(),
+    };
+    let differ = Differ::new(opts).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut pairs: BTreeMap<Key, Pair> = BTreeMap::new();
+    for obj in objects {
+        let live = match state.client.locate(&obj).await {
+            Ok((rt, ns, n)) => state
+                .client
+                .get(&rt, ns.as_deref(), &n)
+                .await
+                .unwrap_or(None),
+            Err(_) => None,
+        };
+        pairs.insert(key(&obj), (Some(obj), live));
+    }
+    // live resources the status lists but Git no longer has (to be pruned)
+    for r in app
+        .pointer("/status/resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let k = (
+            s(r, "/group").to_string(),
+            s(r, "/kind").to_string(),
+            s(r, "/namespace").to_string(),
+            s(r, "/name").to_string(),
+        );
+        if pairs.contains_key(&k) {
+            continue;
+        }
+        let av = api_version(&k.0, s(r, "/version"));
+        let Ok(rt) = state.client.resolve(&av, &k.1).await else {
+            continue;
+        };
+        let live = state
+            .client
+            .get(&rt, (!k.2.is_empty()).then_some(k.2.as_str()), &k.3)
+            .await
+            .unwrap_or(None);
+        if live.is_some() {
+            pairs.insert(k, (None, live));
+        }
+    }
+    let mut items = Vec::new();
+    for (_, (target, live)) in pairs {
+        let result = differ
+            .diff(target.as_ref(), live.as_ref())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let d = capstan_diff::output::resource_diff_json(target.as_ref(), live.as_ref(), &result);
+        items.push(serde_json::to_value(d).map_err(|e| ApiError::Internal(e.to_string()))?);
+    }
+    Ok(Json(json!({"items": items})))
+}
+
+/// `GET /api/v1/applications/{name}/events`: Kubernetes events about the Application.
+pub async fn events(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let app = load_authorized(&state, &p, &name, "get").await?;
+    let rt = state.client.resolve("v1", "Event").await?;
+    let (items, rv) = state
+        .client
+        .list(&rt, Some(&state.config.namespace), None)
+        .await?;
+    let uid = s(&app, "/metadata/uid");
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|e| {
+            s(e, "/involvedObject/uid") == uid
+                || (s(e, "/involvedObject/kind") == "Application"
+                    && s(e, "/involvedObject/name") == name)
+        })
+        .collect();
+    Ok(Json(
+        json!({"metadata": {"resourceVersion": rv}, "items": items}),
+    ))
+}
