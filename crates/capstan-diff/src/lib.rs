@@ -33,7 +33,8 @@ use serde_json::Value;
 pub use engine::{DiffResult, Differ};
 pub use options::{
     COMPARE_OPTIONS_KEY, CompareOptions, DEFAULT_MANAGER, DiffOptions,
-    IGNORE_DIFFERENCES_KEY_PREFIX, IgnoreDifferencesRule, StatusFieldMode, SystemDiffSettings,
+    IGNORE_DIFFERENCES_KEY_PREFIX, IgnoreDifferencesRule, MASK_ANNOTATIONS_KEY, StatusFieldMode,
+    SystemDiffSettings,
 };
 
 /// Errors of the diff engine.

@@ -39,10 +39,32 @@ fn put_last_applied(obj: Option<&mut Value>, masked: Option<Value>) {
     annotations.insert(LAST_APPLIED_CONFIGURATION.to_string(), Value::String(text));
 }
 
+/// Writes a replacement text for the last-applied-configuration annotation, where there is one.
+fn put_last_applied_text(obj: Option<&mut Value>, text: Option<Value>) {
+    let Some(Value::Object(annotations)) = obj.and_then(|o| o.pointer_mut("/metadata/annotations"))
+    else {
+        return;
+    };
+    if let (true, Some(text)) = (annotations.contains_key(LAST_APPLIED_CONFIGURATION), text) {
+        annotations.insert(LAST_APPLIED_CONFIGURATION.to_string(), text);
+    }
+}
+
 /// Masked copies of a desired and a live Secret (other kinds are returned unchanged).
 pub fn hide_secret_data(
     target: Option<&Value>,
     live: Option<&Value>,
+) -> (Option<Value>, Option<Value>) {
+    hide_secret_data_with(target, live, &BTreeSet::new())
+}
+
+/// [`hide_secret_data`], also masking the Secret annotations listed in argocd-cm's
+/// `resource.sensitive.mask.annotations`. Listing the last-applied-configuration annotation replaces
+/// it by the mask entirely.
+pub fn hide_secret_data_with(
+    target: Option<&Value>,
+    live: Option<&Value>,
+    hide_annotations: &BTreeSet<String>,
 ) -> (Option<Value>, Option<Value>) {
     if !is_secret(target) && !is_secret(live) {
         return (target.cloned(), live.cloned());
@@ -67,22 +89,41 @@ pub fn hide_secret_data(
             keys.extend(data.keys().cloned());
         }
     }
-    for key in &keys {
+    let mut objects = [
+        target.as_mut(),
+        live.as_mut(),
+        live_applied.as_mut(),
+        target_applied.as_mut(),
+    ];
+    mask_values(&mut objects, &["data"], &keys);
+    let annotations: BTreeSet<String> = hide_annotations
+        .iter()
+        .filter(|a| a.as_str() != LAST_APPLIED_CONFIGURATION)
+        .cloned()
+        .collect();
+    mask_values(&mut objects, &["metadata", "annotations"], &annotations);
+    if hide_annotations.contains(LAST_APPLIED_CONFIGURATION) {
+        let replaced = Some(Value::String(REPLACEMENT.to_string()));
+        put_last_applied_text(live.as_mut(), replaced.clone());
+        put_last_applied_text(target.as_mut(), replaced);
+    } else {
+        put_last_applied(live.as_mut(), live_applied);
+        put_last_applied(target.as_mut(), target_applied);
+    }
+    (target, live)
+}
+
+/// Replaces the values of `keys` in the map at `path` of each object: equal values get equal masks.
+fn mask_values(objects: &mut [Option<&mut Value>], path: &[&str], keys: &BTreeSet<String>) {
+    for key in keys {
         let mut next = REPLACEMENT.to_string();
         let mut masks: BTreeMap<String, String> = BTreeMap::new();
-        for obj in [
-            target.as_mut(),
-            live.as_mut(),
-            live_applied.as_mut(),
-            target_applied.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let Some(Value::Object(data)) = obj.get_mut("data") else {
+        for obj in objects.iter_mut().flatten() {
+            let Some(Value::Object(map)) = path.iter().try_fold(&mut **obj, |v, k| v.get_mut(*k))
+            else {
                 continue;
             };
-            let Some(value) = data.get_mut(key) else {
+            let Some(value) = map.get_mut(key) else {
                 continue;
             };
             let plain = match &*value {
@@ -98,7 +139,4 @@ pub fn hide_secret_data(
             *value = Value::String(mask.clone());
         }
     }
-    put_last_applied(live.as_mut(), live_applied);
-    put_last_applied(target.as_mut(), target_applied);
-    (target, live)
 }

@@ -109,7 +109,12 @@ pub struct SystemDiffSettings {
     pub ignore_differences: Vec<IgnoreDifferencesRule>,
     /// `resource.compareoptions`.
     pub compare: CompareOptions,
+    /// `resource.sensitive.mask.annotations`: Secret annotations masked in diff output.
+    pub mask_annotations: std::collections::BTreeSet<String>,
 }
+
+/// argocd-cm key listing Secret annotations to mask (comma separated).
+pub const MASK_ANNOTATIONS_KEY: &str = "resource.sensitive.mask.annotations";
 
 #[derive(Deserialize)]
 struct LegacyEntry {
@@ -122,6 +127,14 @@ impl SystemDiffSettings {
     /// entries of the legacy `resource.customizations` key, and `resource.compareoptions`.
     pub fn from_config_map_data(data: &BTreeMap<String, String>) -> Result<Self, DiffError> {
         let mut settings = SystemDiffSettings::default();
+        if let Some(raw) = data.get(MASK_ANNOTATIONS_KEY) {
+            settings.mask_annotations = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
         if let Some(raw) = data.get(COMPARE_OPTIONS_KEY) {
             settings.compare = serde_saphyr::from_str::<Option<CompareOptions>>(raw)
                 .map_err(|e| DiffError::Settings {

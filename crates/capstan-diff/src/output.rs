@@ -5,7 +5,9 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use crate::DiffResult;
-use crate::mask::hide_secret_data;
+use std::collections::BTreeSet;
+
+use crate::mask::hide_secret_data_with;
 
 /// YAML text of a JSON value (`""` for null).
 pub fn to_yaml(value: &Value) -> String {
@@ -19,9 +21,19 @@ pub fn to_yaml(value: &Value) -> String {
 /// A unified diff (3 lines of context) from the normalised live object to the predicted live object,
 /// with Secret values masked. Empty when there is no difference.
 pub fn unified_yaml_diff(result: &DiffResult, label: &str) -> String {
-    let (predicted, live) = hide_secret_data(
+    unified_yaml_diff_with(result, label, &BTreeSet::new())
+}
+
+/// [`unified_yaml_diff`], also masking the given Secret annotations (`resource.sensitive.mask.annotations`).
+pub fn unified_yaml_diff_with(
+    result: &DiffResult,
+    label: &str,
+    hide_annotations: &BTreeSet<String>,
+) -> String {
+    let (predicted, live) = hide_secret_data_with(
         as_option(&result.predicted_live),
         as_option(&result.normalized_live),
+        hide_annotations,
     );
     let live_yaml = live.as_ref().map(to_yaml).unwrap_or_default();
     let predicted_yaml = predicted.as_ref().map(to_yaml).unwrap_or_default();
@@ -72,6 +84,16 @@ pub fn resource_diff_json(
     live: Option<&Value>,
     result: &DiffResult,
 ) -> ResourceDiffJson {
+    resource_diff_json_with(desired, live, result, &BTreeSet::new())
+}
+
+/// [`resource_diff_json`], also masking the given Secret annotations (`resource.sensitive.mask.annotations`).
+pub fn resource_diff_json_with(
+    desired: Option<&Value>,
+    live: Option<&Value>,
+    result: &DiffResult,
+    hide_annotations: &BTreeSet<String>,
+) -> ResourceDiffJson {
     let identity = desired.or(live).cloned().unwrap_or(Value::Null);
     let field = |path: &str| {
         identity
@@ -85,10 +107,11 @@ pub fn resource_diff_json(
         .rsplit_once('/')
         .map(|(g, _)| g.to_string())
         .unwrap_or_default();
-    let (target, live) = hide_secret_data(desired, live);
-    let (predicted, normalized) = hide_secret_data(
+    let (target, live) = hide_secret_data_with(desired, live, hide_annotations);
+    let (predicted, normalized) = hide_secret_data_with(
         as_option(&result.predicted_live),
         as_option(&result.normalized_live),
+        hide_annotations,
     );
     let text = |v: Option<Value>| {
         v.map(|v| v.to_string())
@@ -96,7 +119,11 @@ pub fn resource_diff_json(
     };
     let name = field("/metadata/name");
     ResourceDiffJson {
-        diff: unified_yaml_diff(result, &format!("{}/{}", field("/kind"), name)),
+        diff: unified_yaml_diff_with(
+            result,
+            &format!("{}/{}", field("/kind"), name),
+            hide_annotations,
+        ),
         group,
         kind: field("/kind"),
         namespace: field("/metadata/namespace"),

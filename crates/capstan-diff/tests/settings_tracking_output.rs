@@ -342,3 +342,51 @@ fn objects_are_paired_by_identity() {
         ]
     );
 }
+
+#[test]
+fn sensitive_secret_annotations_are_masked() {
+    use capstan_diff::mask::hide_secret_data_with;
+    use capstan_diff::output::resource_diff_json_with;
+    let settings = SystemDiffSettings::from_config_map_data(&data(&[(
+        "resource.sensitive.mask.annotations",
+        "token/value, key",
+    )]))
+    .unwrap();
+    assert_eq!(
+        settings
+            .mask_annotations
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["key", "token/value"]
+    );
+    let target = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s",
+        "annotations": {"token/value": "new-secret", "app": "test"}}});
+    let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s",
+        "annotations": {"token/value": "secret", "app": "test",
+            "kubectl.kubernetes.io/last-applied-configuration": "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"annotations\":{\"token/value\":\"secret\"}}}"}}});
+    let (t, l) = hide_secret_data_with(Some(&target), Some(&live), &settings.mask_annotations);
+    let (t, l) = (t.unwrap(), l.unwrap());
+    assert_eq!(t["metadata"]["annotations"]["token/value"], REPLACEMENT);
+    assert_eq!(l["metadata"]["annotations"]["token/value"], "++++++++++++");
+    assert_eq!(l["metadata"]["annotations"]["app"], "test");
+    let applied = l["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+        .as_str()
+        .unwrap();
+    assert!(!applied.contains("\"secret\""), "{applied}");
+    // listing the last-applied annotation masks it as a whole
+    let all: std::collections::BTreeSet<String> =
+        ["kubectl.kubernetes.io/last-applied-configuration".to_string()].into();
+    let (_, l) = hide_secret_data_with(Some(&target), Some(&live), &all);
+    assert_eq!(
+        l.unwrap()["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"],
+        REPLACEMENT
+    );
+    let r = diff(Some(&target), Some(&live), &DiffOptions::default()).unwrap();
+    let out = resource_diff_json_with(Some(&target), Some(&live), &r, &settings.mask_annotations);
+    assert!(
+        !out.diff.contains("new-secret") && !out.live_state.contains("\"secret\""),
+        "{}",
+        out.diff
+    );
+}
