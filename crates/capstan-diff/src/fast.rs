@@ -81,7 +81,11 @@ fn differs_map(
         if skip_all(k) {
             continue;
         }
-        let dv = if skip_desired(k) { None } else { d.get(k) };
+        let dv = if skip_desired(k) {
+            None
+        } else {
+            d.get(k).filter(|v| !(ctx.merge.builtin && v.is_null()))
+        };
         match dv {
             None => {
                 if orig_has(k) {

@@ -83,7 +83,9 @@ fn predict_map(
 ) -> Map<String, Value> {
     let mut result = Map::with_capacity(live.len() + desired.len());
     for (k, lv) in live {
-        match desired.get(k) {
+        // In built-in kinds a null field is an unset field (the API server defaults it again); in
+        // custom resources it removes the field, as a JSON merge patch does.
+        match desired.get(k).filter(|v| !(ctx.builtin && v.is_null())) {
             // applied before and no longer desired: removed
             None if orig.is_some_and(|o| o.contains_key(k)) => {}
             // never desired: kept as it is

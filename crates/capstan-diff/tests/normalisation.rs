@@ -368,3 +368,16 @@ fn invalid_rules_are_errors_naming_the_rule() {
             .contains("\"spec\"")
     );
 }
+
+#[test]
+fn null_fields_in_built_in_manifests_are_unset_fields() {
+    // Helm charts often render `strategy: null` or `resources: null`; the API server defaults them.
+    let mut desired = deployment_manifest();
+    desired["spec"]["strategy"] = Value::Null;
+    desired["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] = Value::Null;
+    assert!(!modified(&desired, &deployment_live()));
+    // in a custom resource a null removes the field
+    let cr_desired = json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"}, "spec": {"a": null}});
+    let cr_live = json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"}, "spec": {"a": 1}});
+    assert!(modified(&cr_desired, &cr_live));
+}
