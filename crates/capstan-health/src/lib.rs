@@ -2,8 +2,9 @@
 //!
 //! * [`assess`] gives the health of one live object: a resource being deleted is `Progressing`
 //!   ("Pending deletion"); a Lua check configured in [`HealthOverrides`] wins over the built-in check;
-//!   otherwise the built-in check of the kind (see [`builtin::BUILTIN_CHECKS`]) runs; kinds without a
-//!   check have no health (`None`).
+//!   otherwise the built-in check of the kind (see [`builtin::BUILTIN_CHECKS`]: gitops-engine's Go
+//!   checks, plus CronJob, CustomResourceDefinition and PodDisruptionBudget, which Argo CD ships as
+//!   bundled Lua scripts) runs; kinds without a check have no health (`None`).
 //! * [`app_health`] aggregates an application's resources with Argo CD's rules (worst status in the
 //!   order Healthy < Suspended < Progressing < Missing < Degraded < Unknown; hooks, ignored resources
 //!   and missing resources do not count; an application whose resources are all missing is Missing).
