@@ -524,3 +524,113 @@ async fn capstan_crds_apply_and_validate() {
     let err = s.fails(&["apply", "-f", bad.to_str().unwrap()]).await;
     assert!(err.contains("spec.project"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_generators_send_protobuf() {
+    let s = TestServer::start().await;
+    s.ok(&[
+        "create",
+        "deployment",
+        "d1",
+        "--image=nginx:1.27",
+        "--port=80",
+        "--replicas=2",
+    ])
+    .await;
+    s.ok(&["create", "service", "clusterip", "s1", "--tcp=80:8080"])
+        .await;
+    s.ok(&["create", "job", "j1", "--image=busybox", "--", "echo", "hi"])
+        .await;
+    s.ok(&[
+        "create",
+        "cronjob",
+        "cj1",
+        "--image=busybox",
+        "--schedule=*/5 * * * *",
+        "--",
+        "echo",
+        "hi",
+    ])
+    .await;
+    s.ok(&["create", "role", "r1", "--verb=get", "--resource=pods"])
+        .await;
+    s.ok(&["create", "rolebinding", "rb1", "--role=r1", "--user=alice"])
+        .await;
+    s.ok(&[
+        "create",
+        "clusterrole",
+        "cr1",
+        "--verb=get",
+        "--resource=pods",
+    ])
+    .await;
+    s.ok(&[
+        "create",
+        "clusterrolebinding",
+        "crb1",
+        "--clusterrole=cr1",
+        "--user=alice",
+    ])
+    .await;
+    s.ok(&["create", "ingress", "ing1", "--rule=foo.com/bar=svc1:8080"])
+        .await;
+    s.ok(&[
+        "create",
+        "pdb",
+        "pdb1",
+        "--selector=app=x",
+        "--min-available=0",
+    ])
+    .await;
+    s.ok(&["create", "priorityclass", "pc1", "--value=1000"])
+        .await;
+    s.ok(&["create", "quota", "q1", "--hard=pods=10,requests.cpu=2"])
+        .await;
+    let d = s.get_json(&["deploy", "d1"]).await;
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "d1");
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        (c["name"].as_str(), c["image"].as_str()),
+        (Some("nginx"), Some("nginx:1.27"))
+    );
+    assert_eq!(c["ports"][0]["containerPort"], 80);
+    let svc = s.get_json(&["svc", "s1"]).await;
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(svc["spec"]["selector"]["app"], "s1");
+    let job = s.get_json(&["job", "j1"]).await;
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["command"],
+        serde_json::json!(["echo", "hi"])
+    );
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    let cj = s.get_json(&["cronjob", "cj1"]).await;
+    assert_eq!(cj["spec"]["schedule"], "*/5 * * * *");
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"],
+        "OnFailure"
+    );
+    let role = s.get_json(&["role", "r1"]).await;
+    assert_eq!(role["rules"][0]["verbs"], serde_json::json!(["get"]));
+    assert_eq!(role["rules"][0]["resources"], serde_json::json!(["pods"]));
+    let rb = s.get_json(&["rolebinding", "rb1"]).await;
+    assert_eq!(rb["roleRef"]["name"], "r1");
+    assert_eq!(rb["subjects"][0]["name"], "alice");
+    assert_eq!(
+        s.get_json(&["clusterrolebinding", "crb1"]).await["roleRef"]["kind"],
+        "ClusterRole"
+    );
+    let ing = s.get_json(&["ingress", "ing1"]).await;
+    let path = &ing["spec"]["rules"][0]["http"]["paths"][0];
+    assert_eq!(path["backend"]["service"]["port"]["number"], 8080);
+    assert_eq!(path["pathType"], "Exact");
+    assert_eq!(
+        s.get_json(&["pdb", "pdb1"]).await["spec"]["minAvailable"],
+        0
+    );
+    assert_eq!(s.get_json(&["priorityclass", "pc1"]).await["value"], 1000);
+    let q = s.get_json(&["quota", "q1"]).await;
+    assert_eq!(q["spec"]["hard"]["pods"], "10");
+    assert_eq!(q["spec"]["hard"]["requests.cpu"], "2");
+}

@@ -8,10 +8,20 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
 
+mod kinds;
+
 #[derive(Clone, Copy)]
 enum F {
     Str(&'static str),
     Int(&'static str),
+    /// An integer kept even when 0 (pointer fields and required integers).
+    IntKeep(&'static str),
+    /// `intstr.IntOrString{type=1, intVal=2, strVal=3}`.
+    IntOrStr(&'static str),
+    /// `map<string, resource.Quantity>`.
+    QtyMap(&'static str),
+    /// An embedded message whose fields are inlined in JSON (e.g. `IngressRuleValue`).
+    Inline(fn() -> Schema),
     Bool(&'static str),
     Bytes64(&'static str),
     Time(&'static str),
@@ -23,104 +33,6 @@ enum F {
 }
 
 type Schema = &'static [(u64, F)];
-
-fn object_meta() -> Schema {
-    &[
-        (1, F::Str("name")),
-        (2, F::Str("generateName")),
-        (3, F::Str("namespace")),
-        (5, F::Str("uid")),
-        (6, F::Str("resourceVersion")),
-        (7, F::Int("generation")),
-        (8, F::Time("creationTimestamp")),
-        (11, F::MapStr("labels")),
-        (12, F::MapStr("annotations")),
-        (13, F::RepMsg("ownerReferences", owner_ref)),
-        (14, F::RepStr("finalizers")),
-    ]
-}
-
-fn owner_ref() -> Schema {
-    &[
-        (5, F::Str("apiVersion")),
-        (1, F::Str("kind")),
-        (3, F::Str("name")),
-        (4, F::Str("uid")),
-        (6, F::Bool("controller")),
-        (7, F::Bool("blockOwnerDeletion")),
-    ]
-}
-
-fn namespace() -> Schema {
-    &[
-        (1, F::Msg("metadata", object_meta)),
-        (2, F::Msg("spec", namespace_spec)),
-        (3, F::Msg("status", namespace_status)),
-    ]
-}
-
-fn namespace_spec() -> Schema {
-    &[(1, F::RepStr("finalizers"))]
-}
-
-fn namespace_status() -> Schema {
-    &[(1, F::Str("phase"))]
-}
-
-fn configmap() -> Schema {
-    &[
-        (1, F::Msg("metadata", object_meta)),
-        (2, F::MapStr("data")),
-        (3, F::MapBytes("binaryData")),
-        (4, F::Bool("immutable")),
-    ]
-}
-
-fn secret() -> Schema {
-    &[
-        (1, F::Msg("metadata", object_meta)),
-        (2, F::MapBytes("data")),
-        (3, F::Str("type")),
-        (4, F::MapStr("stringData")),
-        (5, F::Bool("immutable")),
-    ]
-}
-
-fn local_ref() -> Schema {
-    &[(1, F::Str("name"))]
-}
-
-fn object_ref() -> Schema {
-    &[
-        (1, F::Str("kind")),
-        (2, F::Str("namespace")),
-        (3, F::Str("name")),
-        (4, F::Str("uid")),
-        (5, F::Str("apiVersion")),
-    ]
-}
-
-fn service_account() -> Schema {
-    &[
-        (1, F::Msg("metadata", object_meta)),
-        (2, F::RepMsg("secrets", object_ref)),
-        (3, F::RepMsg("imagePullSecrets", local_ref)),
-        (4, F::Bool("automountServiceAccountToken")),
-    ]
-}
-
-fn type_meta() -> Schema {
-    &[(1, F::Str("apiVersion")), (2, F::Str("kind"))]
-}
-
-fn unknown() -> Schema {
-    &[
-        (1, F::Msg("typeMeta", type_meta)),
-        (2, F::Bytes64("raw")),
-        (3, F::Str("contentEncoding")),
-        (4, F::Str("contentType")),
-    ]
-}
 
 struct Reader<'a> {
     b: &'a [u8],
@@ -233,7 +145,7 @@ fn message(b: &[u8], schema: Schema, depth: usize) -> ApiResult<Map<String, Valu
             continue;
         };
         let expect = match f {
-            F::Int(_) | F::Bool(_) => 0,
+            F::Int(_) | F::IntKeep(_) | F::Bool(_) => 0,
             _ => 2,
         };
         if wt != expect {
@@ -284,6 +196,36 @@ fn message(b: &[u8], schema: Schema, depth: usize) -> ApiResult<Map<String, Valu
                 let m = message(r.bytes()?, s(), depth + 1)?;
                 push(&mut out, n, Value::Object(m));
             }
+            F::IntKeep(n) => {
+                let v = r.varint()? as i64;
+                out.insert(n.into(), json!(v as i32));
+            }
+            F::Inline(sch) => {
+                let m = message(r.bytes()?, sch(), depth + 1)?;
+                out.extend(m);
+            }
+            F::IntOrStr(n) => {
+                out.insert(n.into(), int_or_string(r.bytes()?)?);
+            }
+            F::QtyMap(n) => {
+                let mut er = Reader {
+                    b: r.bytes()?,
+                    pos: 0,
+                };
+                let (mut k, mut v) = (String::new(), String::new());
+                while er.pos < er.b.len() {
+                    let tag = er.varint()?;
+                    match (tag >> 3, tag & 7) {
+                        (1, 2) => k = string(er.bytes()?)?,
+                        (2, 2) => v = quantity(er.bytes()?)?,
+                        (_, wt) => er.skip(wt)?,
+                    }
+                }
+                let e = out.entry(n.to_string()).or_insert_with(|| json!({}));
+                if let Some(m) = e.as_object_mut() {
+                    m.insert(k, json!(v));
+                }
+            }
             F::MapStr(n) | F::MapBytes(n) => {
                 let (k, v) = map_entry(r.bytes()?, matches!(f, F::MapBytes(_)))?;
                 let e = out.entry(n.to_string()).or_insert_with(|| json!({}));
@@ -294,6 +236,34 @@ fn message(b: &[u8], schema: Schema, depth: usize) -> ApiResult<Map<String, Valu
         }
     }
     Ok(out)
+}
+
+fn quantity(b: &[u8]) -> ApiResult<String> {
+    let mut r = Reader { b, pos: 0 };
+    let mut s = String::new();
+    while r.pos < b.len() {
+        let tag = r.varint()?;
+        match (tag >> 3, tag & 7) {
+            (1, 2) => s = string(r.bytes()?)?,
+            (_, wt) => r.skip(wt)?,
+        }
+    }
+    Ok(s)
+}
+
+fn int_or_string(b: &[u8]) -> ApiResult<Value> {
+    let mut r = Reader { b, pos: 0 };
+    let (mut ty, mut i, mut s) = (0u64, 0i64, String::new());
+    while r.pos < b.len() {
+        let tag = r.varint()?;
+        match (tag >> 3, tag & 7) {
+            (1, 0) => ty = r.varint()?,
+            (2, 0) => i = r.varint()? as i32 as i64,
+            (3, 2) => s = string(r.bytes()?)?,
+            (_, wt) => r.skip(wt)?,
+        }
+    }
+    Ok(if ty == 1 { json!(s) } else { json!(i) })
 }
 
 fn push(out: &mut Map<String, Value>, n: &str, v: Value) {
@@ -308,7 +278,7 @@ pub fn decode(body: &[u8]) -> ApiResult<Value> {
     let rest = body
         .strip_prefix(b"k8s\0")
         .ok_or_else(|| bad("missing k8s magic prefix"))?;
-    let env = message(rest, unknown(), 0)?;
+    let env = message(rest, kinds::unknown(), 0)?;
     let api_version = env
         .get("typeMeta")
         .and_then(|t| t.get("apiVersion"))
@@ -326,17 +296,12 @@ pub fn decode(body: &[u8]) -> ApiResult<Value> {
         .and_then(Value::as_str)
         .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
         .unwrap_or_default();
-    let schema = match (api_version.as_str(), kind.as_str()) {
-        ("v1", "Namespace") => namespace(),
-        ("v1", "ConfigMap") => configmap(),
-        ("v1", "Secret") => secret(),
-        ("v1", "ServiceAccount") => service_account(),
-        _ => {
-            return Err(ApiError::unsupported_media_type(&format!(
-                "application/vnd.kubernetes.protobuf for {api_version}/{kind} (only Namespace, ConfigMap, Secret and ServiceAccount are decoded; send JSON)"
-            )));
-        }
-    };
+    let schema = kinds::schema_for(&api_version, &kind).ok_or_else(|| {
+        ApiError::unsupported_media_type(&format!(
+            "application/vnd.kubernetes.protobuf for {api_version}/{kind} (decoded kinds: {}; send JSON)",
+            kinds::SUPPORTED
+        ))
+    })?;
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), json!(api_version));
     obj.insert("kind".into(), json!(kind));
