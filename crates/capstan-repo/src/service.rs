@@ -160,6 +160,7 @@ pub struct RepoService {
     cache: ManifestCache,
     limit: tokio::sync::Semaphore,
     fingerprint: String,
+    in_flight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl RepoService {
@@ -182,6 +183,7 @@ impl RepoService {
             git,
             cache,
             fingerprint,
+            in_flight: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -281,6 +283,47 @@ impl RepoService {
                 return Ok(response(&stored, true));
             }
         }
+        // One render per key at a time: concurrent identical requests wait and share its result.
+        let flight = self.in_flight_lock(&key);
+        let _flight = flight.lock().await;
+        if req.refresh != Refresh::Hard
+            && let Some(hit) = self.cache.get(&key)
+        {
+            self.release_flight(&key, flight.clone());
+            return Ok(response(&hit, true));
+        }
+        let rendered = self
+            .render_fresh(req, &commit, &ref_commits, &kube_version, target)
+            .await;
+        let stored = rendered.map(|entry| self.store(&key, &source_key, entry));
+        self.release_flight(&key, flight.clone());
+        let stored = stored?;
+        Ok(response(&stored, false))
+    }
+
+    fn in_flight_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key.to_string()).or_default().clone()
+    }
+
+    fn release_flight(&self, key: &str, flight: Arc<tokio::sync::Mutex<()>>) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        // the map's reference and ours: nobody else waits
+        if Arc::strong_count(&flight) <= 3 {
+            map.remove(key);
+        }
+    }
+
+    /// Checks out the commit and renders the source (under the parallelism limit).
+    async fn render_fresh(
+        &self,
+        req: &ManifestRequest,
+        commit: &str,
+        ref_commits: &BTreeMap<String, (String, String)>,
+        kube_version: &str,
+        target: &str,
+    ) -> Result<CachedManifests, RenderError> {
+        let source = &req.source;
         let _permit = self
             .limit
             .acquire()
@@ -288,10 +331,10 @@ impl RepoService {
             .map_err(|e| RenderError::io("waiting for a render slot", e))?;
         let place = Place {
             repo: crate::git::url::redact_url(&source.repo_url),
-            revision: commit.clone(),
+            revision: commit.to_string(),
             path: source.path.clone().unwrap_or_default(),
         };
-        let checkout = self.git.checkout(&source.repo_url, &commit).await?;
+        let checkout = self.git.checkout(&source.repo_url, commit).await?;
         if let Some(link) = checkout.escaping_symlinks.first() {
             return Err(place.outside("symlink", link.clone()));
         }
@@ -311,18 +354,18 @@ impl RepoService {
             rel_path
         };
         let mut refs = BTreeMap::new();
-        for (name, (url, c)) in &ref_commits {
+        for (name, (url, c)) in ref_commits {
             refs.insert(name.clone(), self.git.checkout(url, c).await?);
         }
         let env = BuildEnv::new(&BuildEnvInput {
             app_name: &req.app_name,
             namespace: &req.namespace,
             project: &req.project,
-            revision: &commit,
+            revision: commit,
             repo_url: &source.repo_url,
             path: &raw_path,
             target_revision: target,
-            kube_version: &kube_version,
+            kube_version,
             api_versions: &req.api_versions,
         });
         let root = checkout.dir().to_path_buf();
@@ -336,20 +379,18 @@ impl RepoService {
             env: &env,
             app_name: &req.app_name,
             namespace: &req.namespace,
-            kube_version: &kube_version,
+            kube_version,
             api_versions: &req.api_versions,
             refs: &refs,
             tools: &self.settings.tools,
         };
         let source_type = render::detect(&input).await?;
         let objects = render::render(&input, source_type).await?;
-        let entry = CachedManifests {
-            commit: commit.clone(),
+        Ok(CachedManifests {
+            commit: commit.to_string(),
             source_type: source_type.as_str().to_string(),
             objects,
-        };
-        let stored = self.store(&key, &source_key, entry);
-        Ok(response(&stored, false))
+        })
     }
 
     fn store(&self, key: &str, source_key: &str, entry: CachedManifests) -> Arc<CachedManifests> {

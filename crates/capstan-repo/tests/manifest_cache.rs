@@ -149,3 +149,37 @@ async fn only_applications_whose_paths_changed_regenerate() {
     assert!(!changed.cached);
     assert_eq!(names(&changed.manifests), ["ConfigMap/o-base2"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_requests_render_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let counter = tmp.path().join("runs.txt");
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n",
+    );
+    work.commit("one");
+    let service = Arc::new(service_with(
+        &tmp.path().join("cache"),
+        Arc::new(NoCredentials),
+        |s| s.tools.plugins = counting_plugin(&counter),
+    ));
+    let req = request(
+        json!({"repoURL": work.dir.display().to_string(), "path": "app", "plugin": {"name": "counter"}}),
+    );
+    let mut handles = Vec::new();
+    for _ in 0..6 {
+        let service = service.clone();
+        let req = req.clone();
+        handles.push(tokio::spawn(async move { service.generate(&req).await }));
+    }
+    let mut fresh = 0;
+    for h in handles {
+        let out = h.await.unwrap().unwrap();
+        assert_eq!(names(&out.manifests), ["ConfigMap/p"]);
+        fresh += usize::from(!out.cached);
+    }
+    assert_eq!(fresh, 1);
+    assert_eq!(runs(&counter), 1);
+}
