@@ -12,6 +12,7 @@ use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
 use capstan_server::auth::ratelimit::Limits;
 use capstan_server::{Listen, Running, ServerConfig};
 use capstan_testkit::{Cluster, GitRepo};
+#[allow(unused_imports)]
 pub use capstan_testkit::{GUESTBOOK, health, op_phase, sync_status};
 use serde_json::{Value, json};
 
@@ -30,6 +31,8 @@ pub struct Options {
     pub limits: Limits,
     pub rbac: Option<Value>,
     pub cm: Option<Value>,
+    /// Keys of argocd-secret written before the server starts (plain strings).
+    pub secret: Option<Value>,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
             },
             rbac: None,
             cm: None,
+            secret: None,
         }
     }
 }
@@ -64,6 +68,13 @@ impl Harness {
         }
         if let Some(cm) = &options.cm {
             cluster.apply(&config_map("argocd-cm", cm.clone())).await;
+        }
+        if let Some(data) = &options.secret {
+            cluster
+                .apply(&json!({"apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": "argocd-secret", "namespace": "argocd"},
+                    "stringData": data}))
+                .await;
         }
         let service = RepoService::new(
             ServiceSettings::new(dir.path().join("repo-server")),
@@ -186,6 +197,29 @@ impl Harness {
             capstan_testkit::application(name, &self.repo.url(), path, namespace, json!({}));
         app["spec"]["project"] = json!(project);
         app
+    }
+
+    /// Sets a local account's password through the API (as admin).
+    pub async fn set_password(&self, admin_token: &str, name: &str, password: &str) {
+        let admin_pw = self.initial_password().await;
+        let (s, v) = self
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/account/password",
+                admin_token,
+                Some(json!({"name": name, "currentPassword": admin_pw, "newPassword": password})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+
+    pub async fn token_of(&self, user: &str, password: &str) -> String {
+        let r = self.login(user, password).await;
+        assert_eq!(r.status(), 200, "login of {user}");
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn shutdown(mut self) {
