@@ -128,8 +128,9 @@ pub async fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> 
         let (Some(name), Some(path)) = (fp.name.as_deref(), fp.path.as_deref()) else {
             continue;
         };
-        let resolved = confine::resolve(&repo_root, &chart_dir, path)
-            .ok_or_else(|| input.place.outside("file parameter", path))?;
+        let path = input.env.envsubst(path);
+        let resolved = confine::resolve(&repo_root, &chart_dir, &path)
+            .ok_or_else(|| input.place.outside("file parameter", path.clone()))?;
         let mut arg = OsString::from(format!("{name}="));
         arg.push(resolved.as_os_str());
         args.push("--set-file".into());
