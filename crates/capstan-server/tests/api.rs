@@ -201,6 +201,96 @@ async fn new_user_logs_in_creates_syncs_and_watches() {
     assert_eq!(s, 200, "{manifests}");
     assert_eq!(manifests["manifests"].as_array().unwrap().len(), 2);
 
+    // the per-application resource tree stream starts with the current tree
+    let tree_stream = h
+        .http
+        .get(format!(
+            "{}/api/v1/stream/applications/guestbook/resource-tree",
+            h.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tree_stream.status(), 200);
+    let first = first_message(tree_stream.bytes_stream()).await;
+    assert!(
+        first["result"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "Pod"),
+        "{first}"
+    );
+
+    // PATCH adds a label; the selector filter sees it
+    let (s, v) = h
+        .call(
+            Method::PATCH,
+            "/api/v1/applications/guestbook",
+            &token,
+            Some(json!({"patch": r#"{"metadata":{"labels":{"team":"a"}}}"#, "patchType": "merge"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["metadata"]["labels"]["team"], "a");
+    let (_, list) = h
+        .get("/api/v1/applications?selector=team%3Da", &token)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = h
+        .get("/api/v1/applications?selector=team%3Db", &token)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // a patch may not move the application to a destination its project forbids
+    let (s, v) = h
+        .call(
+            Method::PATCH,
+            "/api/v1/applications/guestbook",
+            &token,
+            Some(json!({"patch": r#"[{"op":"replace","path":"/spec/project","value":"missing"}]"#, "patchType": "json"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+
+    // nothing runs: terminate is refused; rollback to the first deployment runs a sync
+    let (s, v) = h
+        .call(
+            Method::DELETE,
+            "/api/v1/applications/guestbook/operation",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let history_id = app["status"]["history"][0]["id"].clone();
+    let (s, v) = h
+        .post(
+            "/api/v1/applications/guestbook/rollback",
+            &token,
+            json!({"id": history_id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["operation"]["sync"]["revision"],
+        app["status"]["history"][0]["revision"]
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, a) = h.get("/api/v1/applications/guestbook", &token).await;
+        if a["status"]["history"].as_array().map(Vec::len) == Some(2) && op_phase(&a) == "Succeeded"
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rollback never ran: {}",
+            a["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // the stream saw the application appear and change
     let mut events: Vec<Value> = Vec::new();
     let mut buf = String::new();
@@ -276,6 +366,30 @@ async fn new_user_logs_in_creates_syncs_and_watches() {
         "{metrics}"
     );
     h.shutdown().await;
+}
+
+/// The first `data:` message of an SSE body.
+async fn first_message(
+    body: impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+) -> Value {
+    let mut body = body;
+    let mut buf = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline.into(), body.next())
+            .await
+            .expect("a message in time")
+            .expect("stream open")
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(end) = buf.find("\n\n") {
+            let data: String = buf[..end]
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .collect();
+            return serde_json::from_str(data.trim()).unwrap();
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

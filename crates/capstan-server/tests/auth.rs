@@ -125,6 +125,29 @@ async fn tokens_tampered_expired_revoked_and_after_password_change() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // a state-changing request by cookie needs this server's Origin (CSRF protection)
+    let cookie_post = |origin: Option<String>| {
+        let mut req = h
+            .http
+            .post(format!("{}/api/v1/applications/none/sync", h.url))
+            .header("cookie", format!("argocd.token={admin}"))
+            .json(&json!({}));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let r = cookie_post(Some("https://evil.example".into()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("CSRF"));
+    assert_eq!(cookie_post(None).await.unwrap().status(), 403);
+    // from the server's own origin it passes the check (and the application does not exist)
+    assert_eq!(
+        cookie_post(Some(h.url.clone())).await.unwrap().status(),
+        404
+    );
 
     // API keys: an account with apiKey gets one, it expires, and it can be revoked
     let (s, v) = h

@@ -67,6 +67,22 @@ async fn readonly_user_deny_rules_and_project_role_tokens() {
             .await;
         assert_eq!(s, 200, "{v}");
     }
+    // project restrictions on create: destinations outside team-* are refused
+    let (s, v) = h
+        .post(
+            "/api/v1/applications",
+            &admin,
+            h.application("escape", "team", "guestbook", "kube-system"),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("do not match any of the allowed destinations in project 'team'"),
+        "{v}"
+    );
     h.set_password(&admin, "alice", "alice-password").await;
     h.set_password(&admin, "bob", "bob-password").await;
     let alice = h.token_of("alice", "alice-password").await;
@@ -76,6 +92,18 @@ async fn readonly_user_deny_rules_and_project_role_tokens() {
     let (s, list) = h.get("/api/v1/applications", &alice).await;
     assert_eq!(s, 200);
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    let (s, v) = h
+        .post(
+            "/api/v1/applications",
+            &alice,
+            h.application("new", "default", "guestbook", "default"),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(
+        v["message"],
+        "permission denied: applications, create, default/new, sub: alice"
+    );
     let (s, v) = h
         .post("/api/v1/applications/guestbook/sync", &alice, json!({}))
         .await;
@@ -109,6 +137,7 @@ async fn readonly_user_deny_rules_and_project_role_tokens() {
         .map(|a| a["metadata"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"guestbook") && names.contains(&"frozen"));
     assert!(!names.contains(&"team-app"));
     let (s, v) = h
         .post("/api/v1/applications/guestbook/sync", &bob, json!({}))
@@ -126,6 +155,15 @@ async fn readonly_user_deny_rules_and_project_role_tokens() {
     let (s, v) = h
         .post("/api/v1/applications/team-app/sync", &bob, json!({}))
         .await;
+    assert_eq!(s, 403, "{v}");
+    // an operation inside a create request needs "override"
+    let mut with_op = h.application("with-op", "default", "guestbook", "default");
+    with_op["operation"] = json!({"sync": {"prune": true}});
+    let (s, v) = h.post("/api/v1/applications", &bob, with_op).await;
+    assert_eq!(s, 200, "{v}");
+    let mut with_op2 = h.application("with-op2", "default", "guestbook", "default");
+    with_op2["operation"] = json!({"sync": {}});
+    let (s, v) = h.post("/api/v1/applications", &alice, with_op2).await;
     assert_eq!(s, 403, "{v}");
     // bob may not create role tokens (projects, update)
     let (s, _) = h

@@ -69,22 +69,64 @@ fn parse_mtime(text: &str) -> Option<i64> {
 
 /// The token of a request, if any.
 pub fn token_of(headers: &HeaderMap) -> Option<String> {
+    token_source(headers).map(|(t, _)| t)
+}
+
+/// The token of a request and whether it came from the `argocd.token` cookie.
+pub fn token_source(headers: &HeaderMap) -> Option<(String, bool)> {
     if let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok())
         && let Some(token) = auth
             .strip_prefix("Bearer ")
             .or_else(|| auth.strip_prefix("bearer "))
     {
-        return Some(token.trim().to_string());
+        return Some((token.trim().to_string(), false));
     }
     for cookie in headers.get_all("cookie") {
         let Ok(text) = cookie.to_str() else { continue };
         for part in text.split(';') {
             if let Some(v) = part.trim().strip_prefix("argocd.token=") {
-                return Some(v.to_string());
+                return Some((v.to_string(), true));
             }
         }
     }
     None
+}
+
+/// CSRF protection for cookie sessions: a state-changing request authenticated by the cookie must
+/// come from a page of this server (its `Origin`, or else `Referer`, names the same host). The
+/// cookie is also `SameSite=Strict`. Requests with a bearer token are not affected.
+pub fn check_csrf(method: &axum::http::Method, headers: &HeaderMap) -> Result<(), ApiError> {
+    if matches!(
+        *method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    ) || !token_source(headers).is_some_and(|(_, cookie)| cookie)
+    {
+        return Ok(());
+    }
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin = headers
+        .get("origin")
+        .or_else(|| headers.get("referer"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|o| url::Url::parse(o).ok());
+    let same = origin.is_some_and(|u| {
+        let authority = match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        };
+        !host.is_empty() && authority.eq_ignore_ascii_case(host)
+    });
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(
+            "CSRF check failed: a request authenticated by the session cookie must come from this server's origin".into(),
+        ))
+    }
 }
 
 /// A local account as the API server sees it.
@@ -392,6 +434,7 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = authenticate(state, &parts.headers).await?;
+        check_csrf(&parts.method, &parts.headers)?;
         if let Some(slot) = parts.extensions.get::<UserSlot>() {
             *slot.0.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(if principal.subject.is_empty() {
