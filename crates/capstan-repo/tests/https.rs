@@ -118,12 +118,15 @@ fn start_server(root: &Path, certs: &Path) -> HttpsServer {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // owned by the guard at once, so that it is killed and reaped whatever happens next
+    let mut server = HttpsServer { port: 0, child };
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Ok(text) = std::fs::read_to_string(&port_file)
             && let Ok(port) = text.trim().parse()
         {
-            return HttpsServer { port, child };
+            server.port = port;
+            return server;
         }
         assert!(Instant::now() < deadline, "https server did not start");
         std::thread::sleep(Duration::from_millis(50));
