@@ -119,3 +119,72 @@ pub fn ingress(sim: &Sim, rt: &ResourceType, i: &Value) -> ApiResult<Requeue> {
     }
     Ok(None)
 }
+
+/// Delete core/v1 Events whose last timestamp is older than `ttl`.
+pub fn expire_events(cluster: &crate::ops::Cluster, ttl: Duration) {
+    let Some(rt) = cluster.registry.lookup("", "v1", "events") else {
+        return;
+    };
+    let (events, _) = cluster.store.list(&rt.store_key(), None);
+    let now = chrono::Utc::now();
+    for e in events {
+        let ts = ["lastTimestamp", "eventTime", "firstTimestamp"]
+            .iter()
+            .find_map(|k| e.get(*k).and_then(Value::as_str))
+            .or_else(|| {
+                e.pointer("/metadata/creationTimestamp")
+                    .and_then(Value::as_str)
+            })
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        let Some(ts) = ts else { continue };
+        let age = (now - ts.with_timezone(&chrono::Utc))
+            .to_std()
+            .unwrap_or_default();
+        if age > ttl {
+            let _ = cluster.delete(
+                &rt,
+                meta::namespace(&e),
+                meta::name(&e),
+                &crate::ops::DeleteOptions::default(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::ops::{Cluster, WriteOpts};
+
+    #[test]
+    fn old_events_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = Cluster::new(Arc::new(crate::store::Store::open(dir.path()).unwrap()));
+        let opts = WriteOpts::default();
+        let ns = cluster.registry.lookup("", "v1", "namespaces").unwrap();
+        cluster
+            .create(&ns, "", json!({"metadata": {"name": "default"}}), &opts)
+            .unwrap();
+        let ev = cluster.registry.lookup("", "v1", "events").unwrap();
+        let old = (chrono::Utc::now() - chrono::Duration::hours(2))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        cluster
+            .create(
+                &ev,
+                "default",
+                json!({"metadata": {"name": "old"}, "lastTimestamp": old, "involvedObject": {}}),
+                &opts,
+            )
+            .unwrap();
+        cluster.create(&ev, "default", json!({"metadata": {"name": "new"}, "lastTimestamp": meta::now(), "involvedObject": {}}), &opts).unwrap();
+        expire_events(&cluster, Duration::from_secs(3600));
+        let (left, _) = cluster.store.list(&ev.store_key(), None);
+        let names: Vec<&str> = left.iter().map(|e| meta::name(e)).collect();
+        assert_eq!(names, vec!["new"]);
+    }
+}

@@ -20,6 +20,9 @@ use crate::ops::{Cluster, DeleteOptions, Sub, WriteOpts};
 use crate::registry::ResourceType;
 use crate::store::ObjKey;
 
+/// Events older than this are deleted, as kube-apiserver's default `--event-ttl` does.
+pub const EVENT_TTL: Duration = Duration::from_secs(3600);
+
 /// Field manager of every simulated write.
 pub const MANAGER: &str = "kube-controller-manager";
 
@@ -248,6 +251,7 @@ pub async fn run(cluster: Arc<Cluster>, config: SimConfig) {
         pod_seen: Default::default(),
     });
     let mut queue: HashMap<ObjKey, Instant> = HashMap::new();
+    let mut expiry = tokio::time::interval(Duration::from_secs(60));
     // Start by reconciling everything already stored (e.g. after a restart).
     for rkey in WATCHED {
         let (objs, _) = cluster.store.list(rkey, None);
@@ -264,6 +268,10 @@ pub async fn run(cluster: Arc<Cluster>, config: SimConfig) {
             .map(|t| t.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_secs(3600));
         tokio::select! {
+            _ = expiry.tick() => {
+                let c = cluster.clone();
+                let _ = tokio::task::spawn_blocking(move || misc::expire_events(&c, EVENT_TTL)).await;
+            }
             msg = rx.recv() => match msg {
                 Ok(ev) => {
                     for k in keys_for(&cluster, &ev) {
