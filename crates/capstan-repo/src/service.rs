@@ -170,12 +170,23 @@ impl RepoService {
         creds: Arc<dyn CredentialSource>,
     ) -> Result<RepoService, RenderError> {
         let git = GitCache::new(settings.git.clone(), creds)?;
-        let cache = ManifestCache::open(
+        let cache = match ManifestCache::open(
             settings.cache_file.as_deref(),
             settings.cache_memory_entries,
             settings.cache_disk_entries,
-        )
-        .map_err(|e| RenderError::io("opening the manifest cache", e))?;
+        ) {
+            Ok(cache) => cache,
+            Err(e) => {
+                // For example another process holds the file: keep working from memory.
+                tracing::warn!(error = %e, "manifest cache on disk unavailable; caching in memory only");
+                ManifestCache::open(
+                    None,
+                    settings.cache_memory_entries,
+                    settings.cache_disk_entries,
+                )
+                .map_err(|e| RenderError::io("opening the manifest cache", e))?
+            }
+        };
         let fingerprint = tool_fingerprint(&settings.tools);
         Ok(RepoService {
             limit: tokio::sync::Semaphore::new(settings.parallelism.max(1)),

@@ -183,3 +183,33 @@ async fn concurrent_identical_requests_render_once() {
     assert_eq!(fresh, 1);
     assert_eq!(runs(&counter), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_services_can_share_a_cache_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n",
+    );
+    work.commit("one");
+    let req = request(json!({"repoURL": work.dir.display().to_string(), "path": "app"}));
+    let dir = tmp.path().join("shared");
+    let first = service(&dir);
+    assert!(!first.generate(&req).await.unwrap().cached);
+    // a second service on the same directory (the manifest file is held by the first) works from
+    // memory and does not disturb the first one's checkouts
+    let second = service(&dir);
+    assert_eq!(
+        names(&second.generate(&req).await.unwrap().manifests),
+        ["ConfigMap/p"]
+    );
+    assert!(first.generate(&req).await.unwrap().cached);
+    drop(second);
+    let mut hard = req.clone();
+    hard.refresh = Refresh::Hard;
+    assert_eq!(
+        names(&first.generate(&hard).await.unwrap().manifests),
+        ["ConfigMap/p"]
+    );
+}

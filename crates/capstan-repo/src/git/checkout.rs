@@ -164,8 +164,30 @@ pub(super) struct CheckoutStore {
 }
 
 impl CheckoutStore {
-    pub(super) fn new(root: PathBuf, max: usize) -> std::io::Result<CheckoutStore> {
-        // Checkouts from an earlier run are not trusted to be complete: start afresh.
+    /// Checkouts live under `parent/p<pid>-<n>`, one directory per store: several processes (and
+    /// several services in one process) may share a cache directory. Directories of processes that
+    /// no longer run are removed (their checkouts are not trusted to be complete); a store removes
+    /// its own when dropped.
+    pub(super) fn new(parent: PathBuf, max: usize) -> std::io::Result<CheckoutStore> {
+        static INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        std::fs::create_dir_all(&parent)?;
+        for entry in std::fs::read_dir(&parent)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix('p')
+                .and_then(|p| p.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok());
+            let stale = match pid {
+                Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+                // a layout from an older version
+                None => true,
+            };
+            if stale {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let n = INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = parent.join(format!("p{}-{n}", std::process::id()));
         if root.exists() {
             std::fs::remove_dir_all(&root)?;
         }
@@ -228,6 +250,12 @@ impl CheckoutStore {
             }
         }
         Ok(checkout)
+    }
+}
+
+impl Drop for CheckoutStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
