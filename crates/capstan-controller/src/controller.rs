@@ -118,6 +118,21 @@ impl Controller {
         self.inner.refresh_queue.add(name);
     }
 
+    /// Applications waiting for a refresh or being refreshed, and operations running.
+    pub fn busy(&self) -> usize {
+        self.inner.refresh_queue.busy()
+            + self.inner.running_ops.lock().map(|o| o.len()).unwrap_or(0)
+    }
+
+    /// Names of the applications the controller knows.
+    pub fn application_names(&self) -> Vec<String> {
+        self.inner
+            .apps
+            .read()
+            .map(|a| a.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Stops every loop and waits for them.
     pub async fn shutdown(self) {
         self.inner.cancel.cancel();
@@ -143,6 +158,19 @@ async fn load_settings(
                 .map_err(|e| ControllerError::Settings(e.to_string()))?;
             RuntimeSettings::from_config_map_data(&data).map_err(ControllerError::Settings)
         }
+    }
+}
+
+fn resource_version(app: &Application) -> Option<u64> {
+    app.metadata.resource_version.as_deref()?.parse().ok()
+}
+
+/// True when `incoming` is older than what is already known (events of our own writes arrive after
+/// the write's response). Versions that are not numbers are never considered older.
+pub(crate) fn is_older(incoming: &Application, known: Option<&Application>) -> bool {
+    match (resource_version(incoming), known.and_then(resource_version)) {
+        (Some(new), Some(old)) => new < old,
+        _ => false,
     }
 }
 
@@ -212,9 +240,14 @@ async fn watch_apps(inner: Arc<Inner>) {
                     let name = app.name().to_string();
                     let refresh = match inner.apps.write() {
                         Ok(mut apps) => {
-                            let refresh = needs_refresh(apps.get(&name), &app);
-                            apps.insert(name.clone(), app);
-                            refresh
+                            if is_older(&app, apps.get(&name)) {
+                                // our own write already gave us a newer copy
+                                false
+                            } else {
+                                let refresh = needs_refresh(apps.get(&name), &app);
+                                apps.insert(name.clone(), app);
+                                refresh
+                            }
                         }
                         Err(_) => false,
                     };

@@ -46,6 +46,24 @@ fn current(inner: &Inner, name: &str) -> Option<Application> {
     inner.apps.read().ok().and_then(|a| a.get(name).cloned())
 }
 
+async fn fresh(inner: &Inner, name: &str) -> Option<Application> {
+    let rt = inner
+        .control
+        .resolve(capstan_types::annotations::API_VERSION, "Application")
+        .await
+        .ok()?;
+    let obj = inner
+        .control
+        .get(&rt, Some(&inner.config.namespace), name)
+        .await
+        .ok()??;
+    let app: Application = capstan_types::decode(&obj).ok()?;
+    if let Ok(mut apps) = inner.apps.write() {
+        apps.insert(name.to_string(), app.clone());
+    }
+    Some(app)
+}
+
 /// Progress of one operation.
 struct Progress {
     state: OperationState,
@@ -597,7 +615,9 @@ async fn delete_hooks(
 
 /// Runs (or resumes) the operation of one application to its end.
 async fn run(inner: &Arc<Inner>, name: &str) {
-    let Some(app) = current(inner, name) else {
+    // read the Application from the API, not the local copy: an operation that just finished must not
+    // run again because a late watch event still shows it
+    let Some(app) = fresh(inner, name).await else {
         return;
     };
     let Some(operation) = app.operation.clone() else {

@@ -83,6 +83,14 @@ impl WorkQueue {
         }
     }
 
+    /// Items waiting or being processed.
+    pub fn busy(&self) -> usize {
+        self.state
+            .lock()
+            .map(|s| s.queue.len() + s.active.len())
+            .unwrap_or(0)
+    }
+
     /// Stops the queue: waiting workers get `None`.
     pub fn close(&self) {
         if let Ok(mut s) = self.state.lock() {

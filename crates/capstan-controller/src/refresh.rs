@@ -210,6 +210,7 @@ pub(crate) async fn patch_app(inner: &Inner, name: &str, patch: &Value) -> Resul
         .map_err(|e| e.to_string())?;
     if let Ok(app) = capstan_types::decode::<Application>(&updated)
         && let Ok(mut apps) = inner.apps.write()
+        && !crate::controller::is_older(&app, apps.get(name))
     {
         apps.insert(name.to_string(), app);
     }

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 pub mod admin;
 pub mod apiserver;
+pub mod bench;
 pub mod controller;
 pub mod lint;
 pub mod render;
@@ -23,6 +24,8 @@ pub enum Command {
     Server(server::Args),
     /// Run the application controller (with the repo server in-process).
     Controller(controller::Args),
+    /// Measurements for docs/benchmarks.md (not tests).
+    Bench(bench::Args),
     /// Operator tools that work offline (CRDs, health and diff checks).
     Admin(admin::Args),
     /// Check Argo CD objects in YAML/JSON files offline (exit 0 valid, 1 problems, 2 error).
@@ -38,6 +41,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Apiserver(args) => apiserver::run(args),
         Command::Admin(args) => admin::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Controller(args) => controller::run(args),
         Command::Server(args) => server::run(args),
         Command::Up(args) => up::run(args),
