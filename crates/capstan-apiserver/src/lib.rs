@@ -17,6 +17,7 @@ pub mod registry;
 pub mod selectors;
 pub mod simulate;
 pub mod store;
+pub mod tls;
 pub mod validation;
 
 use std::future::Future;
@@ -41,6 +42,8 @@ pub struct Config {
     /// When set, every request except health checks needs `Authorization: Bearer <token>`
     /// (the generated kubeconfig carries it).
     pub token: Option<String>,
+    /// Serve HTTPS with a self-signed certificate kept in the data directory.
+    pub tls: bool,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             data_dir: data_dir.into(),
             simulation: SimConfig::default(),
             token: None,
+            tls: false,
         }
     }
 }
@@ -81,11 +85,14 @@ pub enum ServeError {
     Seed(error::ApiError),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A running server. Dropping it does not stop it; call [`Running::stop`].
 pub struct Running {
     pub addr: SocketAddr,
+    scheme: &'static str,
     pub kubeconfig: PathBuf,
     pub cluster: Arc<ops::Cluster>,
     tasks: Vec<JoinHandle<()>>,
@@ -94,9 +101,9 @@ pub struct Running {
 }
 
 impl Running {
-    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    /// The base URL, e.g. `http://127.0.0.1:41234` (`https` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stop serving and every background task, and release the store.
@@ -169,11 +176,22 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         addr: config.listen,
         source,
     })?;
+    let certificate = if config.tls {
+        Some(tls::certificate(&dir)?)
+    } else {
+        None
+    };
     let kubeconfig = dir.join("kubeconfig");
+    let scheme = if certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     kubeconfig::write(
         &kubeconfig,
-        &format!("http://{addr}"),
+        &format!("{scheme}://{addr}"),
         config.token.as_deref(),
+        certificate.as_ref().map(|(c, _)| c.as_str()),
     )
     .map_err(|source| ServeError::Kubeconfig {
         path: kubeconfig.clone(),
@@ -188,13 +206,31 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     };
     let app = http::router(state);
     let mut stop_rx = shutdown_rx;
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
+    let server = match certificate {
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.wait_for(|v| *v).await;
+                })
+                .await
+        }),
+        Some((cert, key)) => {
+            let rustls = tls::rustls_config(&cert, &key).await?;
+            let std_listener = listener.into_std().map_err(ServeError::Serve)?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
                 let _ = stop_rx.wait_for(|v| *v).await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
+            });
+            tokio::spawn(async move {
+                axum_server::from_tcp_rustls(std_listener, rustls)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await
             })
-            .await
-    });
+        }
+    };
     let mut tasks = vec![tokio::spawn(gc::run(cluster.clone()))];
     if config.simulation.enabled {
         tasks.push(tokio::spawn(simulate::run(
@@ -205,6 +241,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     tracing::info!(%addr, data_dir = %dir.display(), objects = cluster.store.object_count(), "capstan apiserver listening");
     Ok(Running {
         addr,
+        scheme,
         kubeconfig,
         cluster,
         tasks,

@@ -635,3 +635,44 @@ async fn bearer_token_is_required_when_configured() {
     let kc = common::read(&s.kubeconfig());
     assert!(kc.contains("token: \"s3cret\""), "{kc}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_token_work_with_kubectl() {
+    let mut s = TestServer::start_with(|c| {
+        c.tls = true;
+        c.token = Some("s3cret".into());
+    })
+    .await;
+    assert!(s.url.starts_with("https://"));
+    let out = s.ok(&["get", "namespaces", "-o", "name"]).await;
+    assert!(out.contains("namespace/default"), "{out}");
+    s.ok(&["create", "configmap", "over-tls"]).await;
+    // Without the token the server refuses.
+    let kc = common::read(&s.kubeconfig());
+    let no_token = s.file(
+        "kc-no-token",
+        &kc.replace("token: \"s3cret\"", "token: \"wrong\""),
+    );
+    let out = s
+        .kubectl_cmd(&["--kubeconfig", no_token.to_str().unwrap(), "get", "cm"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unauthorized")
+            || String::from_utf8_lossy(&out.stderr).contains("credentials")
+    );
+    // The certificate is kept in the data directory across restarts.
+    let cert = common::read(&s.data_dir().join("tls.crt"));
+    s.stop().await;
+    let mut config = capstan_apiserver::Config::new("127.0.0.1:0".parse().unwrap(), s.data_dir());
+    config.tls = true;
+    config.token = Some("s3cret".into());
+    let running = capstan_apiserver::start(config).await.unwrap();
+    s.url = running.url();
+    s.running = Some(running);
+    assert_eq!(common::read(&s.data_dir().join("tls.crt")), cert);
+    let out = s.ok(&["get", "configmap", "over-tls", "-o", "name"]).await;
+    assert!(out.contains("over-tls"));
+}

@@ -28,6 +28,10 @@ pub struct Args {
     /// Require this bearer token on every request (written into DIR/kubeconfig).
     #[arg(long, env = "CAPSTAN_APISERVER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Serve HTTPS with a self-signed certificate kept in DIR (tls.crt, tls.key); the
+    /// kubeconfig then carries it as the CA.
+    #[arg(long)]
+    pub tls: bool,
     /// Number of simulated nodes.
     #[arg(long, default_value_t = 1)]
     pub sim_nodes: u32,
@@ -44,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.simulation.ready_delay = Duration::from_millis(args.sim_ready_delay_ms);
         config.simulation.nodes = args.sim_nodes;
         config.token = args.token;
+        config.tls = args.tls;
         let running = capstan_apiserver::start(config)
             .await
             .context("starting capstan apiserver")?;
