@@ -2,20 +2,30 @@
 
 use std::sync::Arc;
 
-use capstan_repo::{ManifestRequest, Refresh, RepoService};
+use capstan_repo::{ManifestRequest, Refresh, RemoteRepoServer, RepoClient, RepoService};
 use capstan_types::ApplicationSourceType;
 
 use crate::manifests::{GenerateFuture, GenerateRequest, Generated, ManifestGenerator};
 
-/// Renders through a [`RepoService`] in the same process.
+/// Renders through the repo server: a [`RepoService`] in this process, or a remote
+/// `capstan repo-server`.
 pub struct RepoGenerator {
-    service: Arc<RepoService>,
+    service: RepoClient,
 }
 
 impl RepoGenerator {
-    /// Wraps a service.
+    /// Uses a service in this process.
     pub fn new(service: Arc<RepoService>) -> Self {
-        RepoGenerator { service }
+        RepoGenerator {
+            service: RepoClient::InProcess(service),
+        }
+    }
+
+    /// Uses a `capstan repo-server` at `base` (`http://host:8081`).
+    pub fn remote(server: RemoteRepoServer) -> Self {
+        RepoGenerator {
+            service: RepoClient::Remote(server),
+        }
     }
 }
 

@@ -82,3 +82,17 @@ fn schemas_are_structural_and_keep_unknown_fields() {
         ["items"]["properties"]["count"];
     assert_eq!(replicas["x-kubernetes-int-or-string"], Value::Bool(true));
 }
+
+#[test]
+fn install_manifest_is_up_to_date() {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let components = std::fs::read_to_string(deploy.join("components.yaml")).unwrap();
+    let on_disk = std::fs::read_to_string(deploy.join("install.yaml")).unwrap_or_default();
+    assert!(
+        on_disk == capstan_crds::install_manifest(&components),
+        "deploy/install.yaml is out of date; run `cargo run -p capstan -- admin install-manifest > deploy/install.yaml`"
+    );
+    // it parses, and every object is namespaced into argocd or cluster-scoped
+    let docs = capstan_yaml::parse_stream(&on_disk).unwrap();
+    assert!(docs.len() > 20);
+}

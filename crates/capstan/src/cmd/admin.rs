@@ -14,6 +14,14 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum AdminCommand {
+    /// Print deploy/install.yaml: the CRDs followed by the components file (deploy/components.yaml).
+    ///
+    /// Example: `capstan admin install-manifest > deploy/install.yaml`
+    InstallManifest {
+        /// The components file.
+        #[arg(long, default_value = "deploy/components.yaml")]
+        components: PathBuf,
+    },
     /// Print the health of each object in a YAML/JSON file, as Capstan (and Argo CD) assess it,
     /// including custom Lua checks from an argocd-cm file.
     ///
@@ -273,6 +281,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             context,
             namespace,
         } => initial_password(kubeconfig, context, &namespace),
+        AdminCommand::InstallManifest { components } => {
+            let text = std::fs::read_to_string(&components)
+                .with_context(|| format!("reading {}", components.display()))?;
+            print!("{}", capstan_crds::install_manifest(&text));
+            Ok(ExitCode::SUCCESS)
+        }
         AdminCommand::Health {
             file,
             settings,

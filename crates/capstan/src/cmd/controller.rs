@@ -47,6 +47,20 @@ pub struct Args {
         default_value_t = 10
     )]
     pub operation_processors: usize,
+    /// A `capstan repo-server` to render with (`http://host:8081`); the repo server runs in this
+    /// process when absent.
+    #[arg(long, env = "ARGOCD_REPO_SERVER")]
+    pub repo_server: Option<String>,
+    /// Seconds to wait for the repo server (Argo CD's controller.repo.server.timeout.seconds).
+    #[arg(
+        long,
+        env = "ARGOCD_APPLICATION_CONTROLLER_REPO_SERVER_TIMEOUT_SECONDS",
+        default_value_t = 60
+    )]
+    pub repo_server_timeout: u64,
+    /// Address of the health endpoint (`GET /healthz`), for probes.
+    #[arg(long, env = "ARGOCD_APPLICATION_CONTROLLER_HEALTH_LISTEN")]
+    pub health_listen: Option<std::net::SocketAddr>,
     /// Seconds between sync waves.
     #[arg(long, env = "ARGOCD_SYNC_WAVE_DELAY", default_value_t = 2.0)]
     pub wave_delay: f64,
@@ -71,11 +85,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let credentials = SecretCredentialStore::watch(&client, &args.namespace, cancel.clone())
             .await
             .context("reading repository Secrets")?;
-        let service = RepoService::new(
-            ServiceSettings::new(&args.repo_cache_dir),
-            Arc::new(credentials),
-        )
-        .context("opening the repository cache")?;
+        let generator = match &args.repo_server {
+            Some(url) => {
+                let base = if url.starts_with("http://") || url.starts_with("https://") {
+                    url.clone()
+                } else {
+                    format!("http://{url}")
+                };
+                RepoGenerator::remote(capstan_repo::RemoteRepoServer::new(
+                    base,
+                    Duration::from_secs(args.repo_server_timeout),
+                ))
+            }
+            None => {
+                let service = RepoService::new(
+                    ServiceSettings::new(&args.repo_cache_dir),
+                    Arc::new(credentials),
+                )
+                .context("opening the repository cache")?;
+                RepoGenerator::new(Arc::new(service))
+            }
+        };
         let config = ControllerConfig {
             namespace: args.namespace.clone(),
             status_processors: args.status_processors,
@@ -83,10 +113,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             wave_delay: Duration::from_secs_f64(args.wave_delay.max(0.0)),
             ..ControllerConfig::default()
         };
-        let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
+        let generator = Arc::new(generator);
         let controller = Controller::start(config, client, generator)
             .await
             .context("starting the controller")?;
+        if let Some(addr) = args.health_listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr}"))?;
+            let app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+            let stop = cancel.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(err) = served {
+                    tracing::error!(%err, "health endpoint stopped");
+                }
+            });
+        }
         tracing::info!(namespace = %args.namespace, "capstan controller started");
         shutdown_signal().await;
         tracing::info!("shutting down");
