@@ -141,3 +141,15 @@ async fn workloads_progress_like_on_a_cluster() {
     let events = s.ok(&["get", "events", "-o", "name"]).await;
     assert!(events.lines().count() >= 5, "{events}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_of_a_simulated_pod() {
+    let s = TestServer::start().await;
+    s.ok(&["run", "p1", "--image=nginx:1.27"]).await;
+    s.ok(&["wait", "--for=condition=Ready", "pod/p1", "--timeout=30s"])
+        .await;
+    let out = s.ok(&["logs", "p1"]).await;
+    assert!(out.contains("p1") && out.contains("nginx:1.27"), "{out}");
+    let err = s.fails(&["logs", "p1", "-c", "nope"]).await;
+    assert!(err.contains("not valid"), "{err}");
+}

@@ -66,6 +66,9 @@ fn aggregated_resource(t: &ResourceType) -> Value {
     if t.scale.is_some() {
         subs.push(json!({"subresource": "scale", "responseKind": kind_ref("autoscaling", "v1", "Scale"), "verbs": ["get", "patch", "update"]}));
     }
+    if t.store_key() == "/pods" {
+        subs.push(json!({"subresource": "log", "responseKind": kind_ref("", "v1", "Pod"), "verbs": ["get"]}));
+    }
     let mut r = json!({
         "resource": t.resource,
         "responseKind": kind_ref(&t.group, &t.version, &t.kind),
@@ -187,6 +190,9 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Response {
         }
         if t.scale.is_some() {
             resources.push(json!({"name": format!("{}/scale", t.resource), "singularName": "", "namespaced": t.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        }
+        if t.store_key() == "/pods" {
+            resources.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
         }
     }
     let gv = if group.is_empty() {

@@ -38,6 +38,10 @@ pub async fn handle(
         .unwrap_or("")
         .to_string();
     let ResourceReq { rt, ns, name, sub } = req;
+    if sub.as_deref() == Some("log") && rt.store_key() == "/pods" && method == Method::GET {
+        let name = name.unwrap_or_default();
+        return pod_log(&cluster, &rt, ns.as_deref().unwrap_or(""), &name, q);
+    }
     let sub = match sub.as_deref() {
         None => Sub::Main,
         Some("status") if rt.status => Sub::Status,
@@ -270,5 +274,63 @@ fn list(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    Ok(r)
+}
+
+/// `pods/log`: the simulated kubelet has no containers, so the log is a fixed text naming the
+/// container and image (404 for an unknown container, 400 while the Pod is not running).
+fn pod_log(
+    cluster: &Arc<Cluster>,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    q: &Query,
+) -> ApiResult<Response> {
+    let pod = cluster.get(rt, ns, name)?;
+    let containers = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let container = match q.get("container") {
+        Some(c) => containers
+            .iter()
+            .find(|x| x.get("name").and_then(Value::as_str) == Some(c))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("container {c} is not valid for pod {name}"))
+            })?,
+        None if containers.len() == 1 => containers[0].clone(),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}"
+            )));
+        }
+    };
+    let cname = container.get("name").and_then(Value::as_str).unwrap_or("");
+    let waiting = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(cname))
+        })
+        .and_then(|c| c.pointer("/state/waiting/reason"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(reason) = waiting.or_else(|| {
+        pod.pointer("/status/containerStatuses")
+            .is_none()
+            .then(|| "ContainerCreating".to_string())
+    }) {
+        return Err(ApiError::bad_request(format!(
+            "container \"{cname}\" in pod \"{name}\" is waiting to start: {reason}"
+        )));
+    }
+    let image = container.get("image").and_then(Value::as_str).unwrap_or("");
+    let text = format!("capstan simulated container {cname} (image {image}) started\n");
+    let mut r = Response::new(axum::body::Body::from(text));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(r)
 }
