@@ -9,6 +9,7 @@
 //! the controller carries out.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod metrics;
 pub mod openapi;

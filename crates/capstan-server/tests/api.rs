@@ -33,6 +33,33 @@ async fn new_user_logs_in_creates_syncs_and_watches() {
     assert_eq!(v["code"], 16);
 
     let token = h.admin_token().await;
+    // `curl -d '{...}'` sends the JSON as a form; it is read as JSON all the same
+    let pw = h.initial_password().await;
+    let r = h
+        .http
+        .post(format!("{}/api/v1/session", h.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(json!({"username": "admin", "password": pw}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = h
+        .http
+        .post(format!("{}/api/v1/session", h.url))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON body"),
+        "{v}"
+    );
     let (s, v) = h.get("/api/v1/session/userinfo", &token).await;
     assert_eq!((s, &v["username"]), (200, &json!("admin")));
 

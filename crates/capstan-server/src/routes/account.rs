@@ -11,6 +11,7 @@ use crate::auth::session::{
     local_accounts, mtime_now, now, password_of,
 };
 use crate::auth::{Principal, password};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::state::{AppState, Settings};
@@ -86,7 +87,7 @@ fn local_caller(p: &Principal) -> Result<&str, ApiError> {
 pub async fn update_password(
     State(state): State<AppState>,
     Auth(p): Auth,
-    Json(req): Json<UpdatePasswordRequest>,
+    JsonBody(req): JsonBody<UpdatePasswordRequest>,
 ) -> ApiResult<Json<Value>> {
     let caller = local_caller(&p)?.to_string();
     let target = if req.name.is_empty() {
@@ -159,9 +160,8 @@ pub async fn create_token(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    body: Option<Json<CreateTokenRequest>>,
+    JsonBody(req): JsonBody<CreateTokenRequest>,
 ) -> ApiResult<Json<Value>> {
-    let req = body.map(|b| b.0).unwrap_or_default();
     if name != p.subject || local_caller(&p).is_err() {
         rbac::enforce(&state, &p, "accounts", "update", &name).await?;
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Principal;
 use crate::auth::session::Auth;
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::project_checks;
 use crate::rbac;
@@ -231,7 +232,7 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
     RawQuery(query): RawQuery,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(query.as_deref());
     let upsert = query_one(&pairs, "upsert").as_deref() == Some("true");
@@ -310,7 +311,7 @@ pub async fn update(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let existing = load_authorized(&state, &p, &name, "get").await?;
     let body = normalize_new(&state, body)?;
@@ -339,7 +340,7 @@ pub async fn update_spec(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    Json(spec): Json<Value>,
+    JsonBody(spec): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let existing = load_authorized(&state, &p, &name, "get").await?;
     let mut new = existing.clone();
@@ -364,7 +365,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    Json(req): Json<PatchRequest>,
+    JsonBody(req): JsonBody<PatchRequest>,
 ) -> ApiResult<Json<Value>> {
     let existing = load_authorized(&state, &p, &name, "get").await?;
     let patch: Value = serde_json::from_str(&req.patch)
@@ -490,9 +491,8 @@ pub async fn sync(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    body: Option<Json<SyncRequest>>,
+    JsonBody(req): JsonBody<SyncRequest>,
 ) -> ApiResult<Json<Value>> {
-    let req = body.map(|b| b.0).unwrap_or_default();
     let app = load_authorized(&state, &p, &name, "sync").await?;
     if operation_running(&app) {
         return Err(ApiError::FailedPrecondition(
@@ -570,7 +570,7 @@ pub async fn rollback(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    Json(req): Json<RollbackRequest>,
+    JsonBody(req): JsonBody<RollbackRequest>,
 ) -> ApiResult<Json<Value>> {
     let app = load_authorized(&state, &p, &name, "sync").await?;
     if operation_running(&app) {

@@ -8,6 +8,7 @@ use capstan_types::annotations::{SECRET_TYPE, secret_type};
 use serde_json::{Value, json};
 
 use crate::auth::session::Auth;
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::routes::repositories::{same_url, secret_name};
@@ -107,7 +108,7 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
     RawQuery(query): RawQuery,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let upsert = query_one(&query_pairs(query.as_deref()), "upsert").as_deref() == Some("true");
     let server = body["server"].as_str().unwrap_or_default().to_string();

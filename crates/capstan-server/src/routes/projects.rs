@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::auth::jwt::{self, Claims};
 use crate::auth::session::{self, Auth, now};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::routes::applications::project_of;
@@ -138,7 +139,7 @@ fn normalize(state: &AppState, mut project: Value) -> ApiResult<Value> {
 pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
-    Json(req): Json<ProjectRequest>,
+    JsonBody(req): JsonBody<ProjectRequest>,
 ) -> ApiResult<Json<Value>> {
     let project = normalize(&state, req.project)?;
     let name = project["metadata"]["name"]
@@ -172,7 +173,7 @@ pub async fn update(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
-    Json(req): Json<ProjectRequest>,
+    JsonBody(req): JsonBody<ProjectRequest>,
 ) -> ApiResult<Json<Value>> {
     rbac::enforce(&state, &p, "projects", "update", &name).await?;
     let project = normalize(&state, req.project)?;
@@ -239,9 +240,8 @@ pub async fn create_token(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path((name, role)): Path<(String, String)>,
-    body: Option<Json<RoleTokenRequest>>,
+    JsonBody(req): JsonBody<RoleTokenRequest>,
 ) -> ApiResult<Json<Value>> {
-    let req = body.map(|b| b.0).unwrap_or_default();
     rbac::enforce(&state, &p, "projects", "update", &name).await?;
     let mut project = load(&state, &name).await?;
     let roles = project

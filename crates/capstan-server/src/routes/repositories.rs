@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Principal;
 use crate::auth::session::Auth;
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::routes::{query_one, query_pairs};
@@ -230,7 +231,7 @@ pub async fn create(
     State(state): State<AppState>,
     Auth(p): Auth,
     RawQuery(query): RawQuery,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let upsert = query_one(&query_pairs(query.as_deref()), "upsert").as_deref() == Some("true")
         || body.get("upsert") == Some(&Value::Bool(true));
@@ -299,7 +300,7 @@ pub async fn create_creds(
     State(state): State<AppState>,
     Auth(p): Auth,
     RawQuery(query): RawQuery,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     let upsert = query_one(&query_pairs(query.as_deref()), "upsert").as_deref() == Some("true");
     let stored = write_secret(

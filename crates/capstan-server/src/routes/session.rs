@@ -10,11 +10,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::session::{self, Auth, authenticate};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// `POST /api/v1/session` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct SessionCreateRequest {
     /// User name.
     #[serde(default)]
@@ -32,13 +33,8 @@ pub struct SessionCreateRequest {
 pub async fn create(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Option<Json<SessionCreateRequest>>,
+    JsonBody(req): JsonBody<SessionCreateRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let Some(Json(req)) = body else {
-        return Err(ApiError::InvalidArgument(
-            "expected a JSON body with username and password".into(),
-        ));
-    };
     if req.username.is_empty() && !req.token.is_empty() {
         // validate an existing token
         let mut headers = axum::http::HeaderMap::new();
