@@ -252,35 +252,4 @@ pub fn op_phase(app: &Value) -> &str {
 }
 
 /// A one-replica Deployment and its Service (Argo CD's guestbook example).
-pub const GUESTBOOK: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: guestbook-ui
-spec:
-  replicas: 1
-  revisionHistoryLimit: 3
-  selector:
-    matchLabels:
-      app: guestbook-ui
-  template:
-    metadata:
-      labels:
-        app: guestbook-ui
-    spec:
-      containers:
-      - image: gcr.io/heptio-images/ks-guestbook-demo:0.2
-        name: guestbook-ui
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: guestbook-ui
-spec:
-  ports:
-  - port: 80
-    targetPort: 80
-  selector:
-    app: guestbook-ui
-"#;
+pub const GUESTBOOK: &str = include_str!("../../capstan/demo/guestbook-ui.yaml");

@@ -52,38 +52,8 @@ pub struct Args {
 
 const NAMESPACE: &str = "argocd";
 
-const DEMO_GUESTBOOK: &str = r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: guestbook-ui
-spec:
-  replicas: 1
-  revisionHistoryLimit: 3
-  selector:
-    matchLabels:
-      app: guestbook-ui
-  template:
-    metadata:
-      labels:
-        app: guestbook-ui
-    spec:
-      containers:
-      - image: gcr.io/heptio-images/ks-guestbook-demo:0.2
-        name: guestbook-ui
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: guestbook-ui
-spec:
-  ports:
-  - port: 80
-    targetPort: 80
-  selector:
-    app: guestbook-ui
-"#;
+/// The demo application: Argo CD's guestbook example (also used by the tests).
+const DEMO_GUESTBOOK: &str = include_str!("../../demo/guestbook-ui.yaml");
 
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     let out = std::process::Command::new("git")
