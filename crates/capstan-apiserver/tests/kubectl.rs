@@ -169,27 +169,50 @@ async fn server_side_apply_conflict_and_force() {
     assert_eq!(live["data"]["a"], "9");
 }
 
+/// Read lines from `out` into `seen` until `done(seen)` holds (bounded).
+async fn read_until(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    seen: &mut Vec<String>,
+    done: impl Fn(&[String]) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done(seen) {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("watch output so far: {seen:?}"));
+        match line.unwrap() {
+            Some(l) => seen.push(l),
+            None => panic!("kubectl get -w ended early: {seen:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_sees_a_change() {
+    use tokio::io::AsyncBufReadExt;
     let s = TestServer::start().await;
     s.ok(&["create", "configmap", "before"]).await;
-    let child = s
+    let mut child = s
         .kubectl_cmd(&["get", "configmaps", "-w", "-o", "name"])
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // The initial listing is printed once the watch is about to start.
+    read_until(&mut lines, &mut seen, |l| {
+        l.iter().any(|x| x == "configmap/before")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     s.ok(&["create", "configmap", "after-watch-started"]).await;
     s.ok(&["label", "configmap", "before", "changed=yes"]).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut child = child;
+    read_until(&mut lines, &mut seen, |l| {
+        l.iter().any(|x| x == "configmap/after-watch-started")
+            && l.iter().filter(|x| *x == "configmap/before").count() >= 2
+    })
+    .await;
     child.start_kill().unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("configmap/after-watch-started"), "{text}");
-    assert!(
-        text.matches("configmap/before").count() >= 2,
-        "initial listing plus the MODIFIED event: {text}"
-    );
+    let _ = child.wait().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
