@@ -389,7 +389,7 @@ async fn new_user_logs_in_creates_syncs_and_watches() {
     .await
     .unwrap();
     assert!(
-        metrics.contains("argocd_login_request_total{status=\"success\"} 1"),
+        metrics.contains("argocd_login_request_total{status=\"success\"} 2"),
         "{metrics}"
     );
     h.shutdown().await;
