@@ -657,3 +657,19 @@ async fn kubectl_create_generators_send_protobuf() {
     assert_eq!(q["spec"]["hard"]["pods"], "10");
     assert_eq!(q["spec"]["hard"]["requests.cpu"], "2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_is_answered() {
+    let s = TestServer::start().await;
+    assert_eq!(
+        s.ok(&["auth", "can-i", "create", "deployments"])
+            .await
+            .trim(),
+        "yes"
+    );
+    let list = s.ok(&["auth", "can-i", "--list"]).await;
+    assert!(list.contains("*.*"), "{list}");
+    // Reviews are answered, not stored.
+    let err = s.fails(&["get", "selfsubjectaccessreviews"]).await;
+    assert!(!err.is_empty());
+}

@@ -38,6 +38,9 @@ pub async fn handle(
         .unwrap_or("")
         .to_string();
     let ResourceReq { rt, ns, name, sub } = req;
+    if rt.group == "authorization.k8s.io" {
+        return review(&rt, method, &ct, &body);
+    }
     if sub.as_deref() == Some("log") && rt.store_key() == "/pods" && method == Method::GET {
         let name = name.unwrap_or_default();
         return pod_log(&cluster, &rt, ns.as_deref().unwrap_or(""), &name, q);
@@ -333,4 +336,33 @@ fn pod_log(
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(r)
+}
+
+/// `SelfSubjectAccessReview` / `SelfSubjectRulesReview` (`kubectl auth can-i`): the server has
+/// no RBAC, so everything is allowed. Nothing is stored.
+fn review(rt: &ResourceType, method: Method, ct: &str, body: &Bytes) -> ApiResult<Response> {
+    if method != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    // The answer does not depend on the request, so protobuf bodies need not be decoded.
+    let mut obj = if super::body::media_type(ct) == "application/vnd.kubernetes.protobuf" {
+        json!({"metadata": {}, "spec": {}})
+    } else {
+        decode_object(ct, body)?
+    };
+    if !obj.is_object() {
+        return Err(ApiError::bad_request("the request body must be an object"));
+    }
+    obj["apiVersion"] = json!(rt.api_version());
+    obj["kind"] = json!(rt.kind);
+    obj["status"] = if rt.kind == "SelfSubjectRulesReview" {
+        json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false
+        })
+    } else {
+        json!({"allowed": true, "reason": "capstan apiserver does not enforce RBAC"})
+    };
+    Ok(json_response(StatusCode::CREATED, &obj))
 }

@@ -228,5 +228,19 @@ pub fn builtin_types() -> Vec<ResourceType> {
             &["crd", "crds"],
             STATUS | GEN | CLUSTER,
         ),
+        t(
+            "authorization.k8s.io/v1",
+            "selfsubjectaccessreviews",
+            "SelfSubjectAccessReview",
+            &[],
+            CLUSTER,
+        ),
+        t(
+            "authorization.k8s.io/v1",
+            "selfsubjectrulesreviews",
+            "SelfSubjectRulesReview",
+            &[],
+            CLUSTER,
+        ),
     ]
 }
