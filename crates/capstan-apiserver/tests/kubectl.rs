@@ -673,3 +673,24 @@ async fn auth_can_i_is_answered() {
     let err = s.fails(&["get", "selfsubjectaccessreviews"]).await;
     assert!(!err.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_field_validation_of_builtin_top_level_and_metadata() {
+    let s = TestServer::start().await;
+    let typo = s.file(
+        "typo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t\n  label: {a: b}\ndat: {k: v}\n",
+    );
+    let err = s.fails(&["apply", "-f", typo.to_str().unwrap()]).await;
+    assert!(
+        err.contains("unknown field \"dat\"") && err.contains("unknown field \"metadata.label\""),
+        "{err}"
+    );
+    s.ok(&["apply", "--validate=false", "-f", typo.to_str().unwrap()])
+        .await;
+    let cm = s.get_json(&["cm", "t"]).await;
+    assert!(
+        cm.get("dat").is_none() && cm["metadata"].get("label").is_none(),
+        "unknown fields are dropped: {cm}"
+    );
+}

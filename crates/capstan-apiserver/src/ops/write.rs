@@ -151,26 +151,32 @@ impl Cluster {
         }
         let name = meta::name(obj).to_string();
         let mut causes = crate::validation::validate(&rt.group, &rt.kind, rt.custom.is_some(), obj);
+        let mut unknown = Vec::new();
+        if rt.custom.is_none() {
+            unknown = crate::validation::fields::unknown(&rt.group, &rt.kind, obj);
+            crate::validation::fields::prune(obj, &unknown);
+        }
         if let Some(schema) = rt.custom.as_ref().and_then(|c| c.schema.as_ref()) {
             let res = crate::validation::schema::check(schema, obj);
             causes.extend(res.causes);
-            if !res.unknown.is_empty() {
-                match opts.validation {
-                    FieldValidation::Strict => {
-                        let list = res
-                            .unknown
-                            .iter()
-                            .map(|u| format!("unknown field \"{u}\""))
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        return Err(ApiError::bad_request(format!(
-                            "strict decoding error: {list}"
-                        )));
-                    }
-                    FieldValidation::Warn => warnings
-                        .extend(res.unknown.iter().map(|u| format!("unknown field \"{u}\""))),
-                    FieldValidation::Ignore => {}
+            unknown = res.unknown;
+        }
+        if !unknown.is_empty() {
+            match opts.validation {
+                FieldValidation::Strict => {
+                    let list = unknown
+                        .iter()
+                        .map(|u| format!("unknown field \"{u}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(ApiError::bad_request(format!(
+                        "strict decoding error: {list}"
+                    )));
                 }
+                FieldValidation::Warn => {
+                    warnings.extend(unknown.iter().map(|u| format!("unknown field \"{u}\"")))
+                }
+                FieldValidation::Ignore => {}
             }
         }
         if !causes.is_empty() {

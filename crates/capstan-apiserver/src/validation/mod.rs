@@ -1,6 +1,7 @@
 //! Validation of objects before they are stored: names, metadata and the required fields of
 //! the common built-in kinds. Custom resources are validated against their CRD's schema.
 
+pub mod fields;
 pub mod schema;
 
 use serde_json::Value;
