@@ -252,11 +252,14 @@ mod tests {
     #[test]
     fn synced_out_of_sync_missing_and_extra() {
         let same = cm("same", json!({"a": "1"}), true);
-        let c = run(&[same.clone()], &[same.clone()]);
+        let c = run(std::slice::from_ref(&same), std::slice::from_ref(&same));
         assert_eq!(c.sync_status, SyncStatusCode::Synced);
         assert_eq!(c.health, HealthStatus::Healthy);
 
-        let c = run(&[cm("same", json!({"a": "2"}), true)], &[same.clone()]);
+        let c = run(
+            &[cm("same", json!({"a": "2"}), true)],
+            std::slice::from_ref(&same),
+        );
         assert_eq!(c.sync_status, SyncStatusCode::OutOfSync);
         assert!(c.resources[0].diff.as_ref().unwrap().modified);
 
@@ -264,7 +267,10 @@ mod tests {
         assert_eq!(c.sync_status, SyncStatusCode::OutOfSync);
         assert_eq!(c.health, HealthStatus::Missing);
 
-        let c = run(&[same.clone()], &[same.clone(), cm("old", json!({}), true)]);
+        let c = run(
+            std::slice::from_ref(&same),
+            &[same.clone(), cm("old", json!({}), true)],
+        );
         assert_eq!(c.sync_status, SyncStatusCode::OutOfSync);
         let old = c.resources.iter().find(|r| r.key.name == "old").unwrap();
         assert!(old.requires_pruning);
@@ -276,10 +282,10 @@ mod tests {
         let mut extra = cm("extra", json!({}), true);
         extra["metadata"]["annotations"]["argocd.argoproj.io/compare-options"] =
             json!("IgnoreExtraneous");
-        let c = run(&[same.clone()], &[same.clone(), extra]);
+        let c = run(std::slice::from_ref(&same), &[same.clone(), extra]);
         assert_eq!(c.sync_status, SyncStatusCode::Synced);
 
-        let c = run(&[same.clone(), same.clone()], &[same.clone()]);
+        let c = run(&[same.clone(), same.clone()], std::slice::from_ref(&same));
         assert!(
             c.conditions
                 .iter()
@@ -289,7 +295,7 @@ mod tests {
         let mut other = same.clone();
         other["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] =
             json!("other:/ConfigMap:ns/same");
-        let c = run(&[same.clone()], &[other]);
+        let c = run(std::slice::from_ref(&same), &[other]);
         let (t, message) = &c.conditions[0];
         assert_eq!(*t, ApplicationConditionType::SharedResourceWarning);
         assert!(message.contains("app and other"), "{message}");

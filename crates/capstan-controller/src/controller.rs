@@ -124,6 +124,24 @@ impl Controller {
             + self.inner.running_ops.lock().map(|o| o.len()).unwrap_or(0)
     }
 
+    /// How many applications the controller knows, and how many of them are Synced and Healthy.
+    pub fn synced_and_healthy(&self) -> (usize, usize) {
+        let Ok(apps) = self.inner.apps.read() else {
+            return (0, 0);
+        };
+        let good = apps
+            .values()
+            .filter(|a| {
+                let status = a.status.as_ref();
+                status.and_then(|s| s.sync.as_ref()).map(|s| s.status)
+                    == Some(capstan_types::SyncStatusCode::Synced)
+                    && status.and_then(|s| s.health.as_ref()).map(|h| h.status)
+                        == Some(capstan_types::HealthStatus::Healthy)
+            })
+            .count();
+        (apps.len(), good)
+    }
+
     /// Names of the applications the controller knows.
     pub fn application_names(&self) -> Vec<String> {
         self.inner

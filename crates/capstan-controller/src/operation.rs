@@ -547,6 +547,66 @@ async fn run_steps(
     Ok(())
 }
 
+/// A server-side dry run of every apply before anything changes, as Argo CD does: an invalid object
+/// fails the sync while the cluster is untouched. Kinds the cluster does not serve yet are skipped
+/// when a CRD of this sync defines them or the resource says `SkipDryRunOnMissingResource=true`.
+async fn dry_run_all(
+    inner: &Inner,
+    plan: &capstan_sync::SyncPlan,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    let crd_kinds: Vec<(String, String)> = plan
+        .tasks()
+        .filter_map(|t| {
+            let spec = t.target.as_ref()?.get("spec")?;
+            if t.key.kind != "CustomResourceDefinition" {
+                return None;
+            }
+            Some((
+                spec.get("group")?.as_str()?.to_string(),
+                spec.pointer("/names/kind")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for task in plan.tasks() {
+        let (TaskKind::Apply, Some(target)) = (&task.kind, &task.target) else {
+            continue;
+        };
+        let options = ApplyOptions {
+            force: true,
+            dry_run: true,
+            field_manager: Some(inner.config.field_manager.clone()),
+        };
+        match inner.cluster.client.apply(target, &options).await {
+            Ok(_) => {}
+            Err(capstan_kube::KubeError::UnknownKind { .. })
+                if task.options.skip_dry_run_on_missing_resource
+                    || crd_kinds
+                        .iter()
+                        .any(|(g, k)| *g == task.key.group && *k == task.key.kind) => {}
+            Err(err) => {
+                progress.record(
+                    task,
+                    &task.key.name,
+                    ResultCode::SyncFailed,
+                    err.to_string(),
+                    None,
+                );
+                problems.push(format!("{}: {err}", task.key));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "one or more objects failed to apply (dry run): {}",
+            problems.join("; ")
+        ))
+    }
+}
+
 fn plan_items(desired: &[Value], comparison: &crate::compare::Comparison) -> Vec<PlanItem> {
     let mut items: Vec<PlanItem> = Vec::new();
     for target in desired {
@@ -719,6 +779,13 @@ async fn execute(
         .sync_strategy
         .as_ref()
         .is_some_and(|s| s.apply.is_some());
+    if app_options.fail_on_shared_resource
+        && let Some((_, message)) = comparison.conditions.iter().find(|(kind, _)| {
+            *kind == capstan_types::ApplicationConditionType::SharedResourceWarning
+        })
+    {
+        return fail(format!("FailOnSharedResource: {message}"));
+    }
     let items = plan_items(&desired.objects, &comparison);
     let input = PlanInput {
         items: &items,
@@ -763,6 +830,13 @@ async fn execute(
                 };
             }
         }
+    }
+    if let Err(message) = dry_run_all(inner, &plan, progress).await {
+        return Executed {
+            plan: Some(plan),
+            revision,
+            result: Err(Stop::Failed(message)),
+        };
     }
     let result = run_steps(inner, app.name(), &plan.steps, progress, dry_run).await;
     Executed {

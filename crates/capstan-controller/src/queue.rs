@@ -104,12 +104,6 @@ impl WorkQueue {
     pub fn len(&self) -> usize {
         self.state.lock().map(|s| s.queue.len()).unwrap_or(0)
     }
-
-    /// True when nothing waits.
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ impl RepoGenerator {
     /// Uses a `capstan repo-server` at `base` (`http://host:8081`).
     pub fn remote(server: RemoteRepoServer) -> Self {
         RepoGenerator {
-            service: RepoClient::Remote(server),
+            service: RepoClient::Remote(Box::new(server)),
         }
     }
 }

@@ -460,3 +460,33 @@ async fn malformed_yaml_is_a_comparison_error_and_other_apps_keep_working() {
     .await;
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_object_fails_the_dry_run_and_nothing_is_applied() {
+    let h = Harness::start().await;
+    h.commit(
+        &[
+            ("d/ok.yaml", &CM.replace("NAME", "valid")),
+            ("d/bad.yaml", &CM.replace("NAME", "Not_A_Valid_Name")),
+        ],
+        &[],
+    );
+    h.apply(&h.application("dry", "d", "default", json!({})))
+        .await;
+    h.wait_app("dry", LONG, |a| sync_status(a) == "OutOfSync")
+        .await;
+    h.sync("dry", false).await;
+    let app = h.wait_app("dry", LONG, |a| op_phase(a) == "Failed").await;
+    let message = app["status"]["operationState"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("dry run") && message.contains("Not_A_Valid_Name"),
+        "{message}"
+    );
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "valid")
+            .await
+            .is_none(),
+        "nothing applied"
+    );
+    h.shutdown().await;
+}

@@ -19,7 +19,7 @@ pub enum RepoClient {
     /// The service in this process.
     InProcess(Arc<RepoService>),
     /// A `capstan repo-server` at a base URL (`http://host:port`).
-    Remote(RemoteRepoServer),
+    Remote(Box<RemoteRepoServer>),
 }
 
 impl RepoClient {

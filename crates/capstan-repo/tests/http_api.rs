@@ -47,10 +47,10 @@ async fn manifests_over_http() {
     });
     let repo = work.dir.display().to_string();
     // the typed client
-    let client = capstan_repo::RepoClient::Remote(capstan_repo::RemoteRepoServer::new(
+    let client = capstan_repo::RepoClient::Remote(Box::new(capstan_repo::RemoteRepoServer::new(
         format!("http://127.0.0.1:{port}"),
         std::time::Duration::from_secs(30),
-    ));
+    )));
     let via_client = client
         .generate(&request(json!({"repoURL": repo, "path": "app"})))
         .await

@@ -114,20 +114,6 @@ fn make_repo(dir: &Path, apps: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn count_synced(client: &ClusterClient) -> anyhow::Result<usize> {
-    let rt = client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await?;
-    let (apps, _) = client.list(&rt, Some("argocd"), None).await?;
-    Ok(apps
-        .iter()
-        .filter(|a| {
-            a.pointer("/status/sync/status") == Some(&json!("Synced"))
-                && a.pointer("/status/health/status") == Some(&json!("Healthy"))
-        })
-        .count())
-}
-
 async fn bench_sync(
     apps: usize,
     dir: Option<PathBuf>,
@@ -181,6 +167,15 @@ async fn bench_sync(
             &force,
         )
         .await?;
+    // no periodic refresh during the measurement: the no-change pass below is explicit
+    client
+        .apply(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+                "data": {"timeout.reconciliation": "0"}}),
+            &force,
+        )
+        .await?;
     while client
         .resolve("argoproj.io/v1alpha1", "Application")
         .await
@@ -231,14 +226,15 @@ async fn bench_sync(
         started.elapsed().as_secs_f64()
     );
     loop {
-        let synced = count_synced(&client).await?;
+        // the controller's own view (kept current by its watch): no list requests from the bench
+        let (_, synced) = controller.synced_and_healthy();
         if synced == apps {
             break;
         }
         if started.elapsed() > Duration::from_secs(1800) {
             anyhow::bail!("only {synced} of {apps} Synced and Healthy after 30 minutes");
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let all_synced = started.elapsed();
     // let the last status writes and operations settle
