@@ -32,6 +32,8 @@ pub enum PrincipalKind {
     },
     /// No token, with `users.anonymous.enabled`.
     Anonymous,
+    /// A session from single sign-on (OIDC).
+    Sso,
 }
 
 /// An authenticated caller.
@@ -263,6 +265,24 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         return Err(ApiError::Unauthenticated("no session information".into()));
     };
     let claims = jwt::decode(&signing_key(&settings)?, &token, now()).map_err(invalid)?;
+    if claims.iss != jwt::ISSUER {
+        // an SSO session: valid while the same provider is configured
+        let issuer = crate::auth::oidc::OidcSettings::from_settings(&settings)
+            .ok()
+            .flatten()
+            .map(|o| o.issuer);
+        if issuer.as_deref() != Some(claims.iss.trim_end_matches('/')) {
+            return Err(invalid(
+                "the SSO provider of this session is not configured",
+            ));
+        }
+        return Ok(Principal {
+            subject: claims.sub.clone(),
+            groups: claims.groups.clone(),
+            kind: PrincipalKind::Sso,
+            claims: Some(claims),
+        });
+    }
     if let Some(rest) = claims.sub.strip_prefix("proj:") {
         let Some((project, role)) = rest.split_once(':') else {
             return Err(invalid("malformed project role subject"));

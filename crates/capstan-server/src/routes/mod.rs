@@ -8,6 +8,7 @@ pub mod repositories;
 pub mod resources;
 pub mod session;
 pub mod settings;
+pub mod sso;
 pub mod stream;
 pub mod webhook;
 
@@ -57,6 +58,8 @@ pub fn router(state: AppState) -> Router {
             post(session::create).delete(session::delete),
         )
         .route("/api/v1/session/userinfo", get(session::userinfo))
+        .route("/auth/login", get(sso::login))
+        .route("/auth/callback", get(sso::callback))
         .route("/api/v1/account", get(account::list))
         .route(
             "/api/v1/account/password",

@@ -199,6 +199,21 @@ impl Harness {
         app
     }
 
+    /// Writes one key of argocd-secret.
+    pub async fn patch_secret(&self, key: &str, value: &str) {
+        let rt = self.cluster.client.resolve("v1", "Secret").await.unwrap();
+        self.cluster
+            .client
+            .merge_patch(
+                &rt,
+                Some("argocd"),
+                "argocd-secret",
+                &json!({"stringData": {key: value}}),
+            )
+            .await
+            .unwrap();
+    }
+
     /// Sets a local account's password through the API (as admin).
     pub async fn set_password(&self, admin_token: &str, name: &str, password: &str) {
         let admin_pw = self.initial_password().await;
