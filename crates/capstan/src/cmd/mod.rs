@@ -14,6 +14,18 @@ pub mod repo_server;
 pub mod server;
 pub mod up;
 
+// client commands (talk to `capstan server`)
+pub mod account;
+pub mod app;
+mod client_args;
+pub mod cluster;
+pub mod completion;
+pub mod login;
+pub mod output;
+pub mod proj;
+pub mod repo;
+pub mod repocreds;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the embedded Kubernetes-compatible API server.
@@ -34,6 +46,30 @@ pub enum Command {
     Render(render::Args),
     /// Run the repository server (manifest generation over HTTP/JSON).
     RepoServer(repo_server::Args),
+    /// Log in to an API server.
+    Login(login::LoginArgs),
+    /// Log out of a context.
+    Logout(login::LogoutArgs),
+    /// Log in again to the current context.
+    Relogin(login::ReloginArgs),
+    /// List, switch or delete contexts.
+    Context(login::ContextArgs),
+    /// Print client and server versions.
+    Version(login::VersionArgs),
+    /// Manage applications.
+    App(app::Args),
+    /// Manage repositories.
+    Repo(repo::Args),
+    /// Manage repository credential templates.
+    Repocreds(repocreds::Args),
+    /// Manage clusters.
+    Cluster(cluster::Args),
+    /// Manage projects.
+    Proj(proj::Args),
+    /// Manage local accounts.
+    Account(account::Args),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completion(completion::Args),
 }
 
 /// Runs one subcommand and returns the process exit code.
@@ -48,6 +84,18 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint::run(args),
         Command::Render(args) => render::run(args),
         Command::RepoServer(args) => repo_server::run(args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
+        Command::Relogin(args) => login::relogin(args),
+        Command::Context(args) => login::context(args),
+        Command::Version(args) => login::version(args),
+        Command::App(args) => app::run(args),
+        Command::Repo(args) => repo::run(args),
+        Command::Repocreds(args) => repocreds::run(args),
+        Command::Cluster(args) => cluster::run(args),
+        Command::Proj(args) => proj::run(args),
+        Command::Account(args) => account::run(args),
+        Command::Completion(args) => completion::run(args),
     }
 }
 
