@@ -253,3 +253,80 @@ mod tests {
         assert_eq!(err.to_string(), "not logged in: run `capstan login SERVER`");
     }
 }
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Serves one canned HTTP answer on loopback and returns the server's address.
+    fn serve_once(status: &str, body: &str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        addr
+    }
+
+    fn client(addr: &str, token: Option<&str>) -> ApiClient {
+        ApiClient::new(Connection {
+            server: addr.to_string(),
+            plain_text: true,
+            token: token.map(str::to_string),
+            ..Connection::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn forbidden_names_the_missing_permission() {
+        let addr = serve_once(
+            "403 Forbidden",
+            r#"{"error":"permission denied: applications, sync, default/web, sub: dev","code":7,"message":"permission denied: applications, sync, default/web, sub: dev"}"#,
+        );
+        let err = client(&addr, Some("t"))
+            .get("/api/v1/applications/web")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "permission denied: applications, sync, default/web, sub: dev"
+        );
+        assert_eq!(err.status(), Some(403));
+    }
+
+    #[test]
+    fn expired_session_says_to_log_in_again() {
+        let addr = serve_once(
+            "401 Unauthorized",
+            r#"{"error":"token is expired","code":16,"message":"token is expired"}"#,
+        );
+        let err = client(&addr, Some("t"))
+            .get("/api/v1/applications")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("token is expired (run `capstan login {addr}`)")
+        );
+    }
+
+    #[test]
+    fn multi_line_server_messages_become_one_line() {
+        let addr = serve_once(
+            "500 Internal Server Error",
+            r#"{"message":"first line\nsecond line"}"#,
+        );
+        let err = client(&addr, Some("t"))
+            .get("/api/v1/applications")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "first line … (HTTP 500)");
+    }
+}

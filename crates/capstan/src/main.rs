@@ -18,7 +18,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "capstan",
     version,
-    about = "GitOps continuous delivery for Kubernetes, compatible with Argo CD's declarative API"
+    about = "GitOps continuous delivery for Kubernetes, compatible with Argo CD's declarative API",
+    after_help = cmd::exit::EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,7 +27,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return cmd::exit::usage_error(err),
+    };
     cmd::init_tracing();
     match cmd::run(cli.command) {
         Ok(code) => code,

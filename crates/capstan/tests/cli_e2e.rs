@@ -284,13 +284,12 @@ async fn new_user_session_through_the_cli() {
         err.starts_with(&format!("error: {}:6:", bad.display())),
         "{err}"
     );
-    let out = cli.run(&["app", "list", "-o", "bogus"]).await;
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("invalid value 'bogus'"),
-        "{}",
-        out.stderr
-    );
+    let err = cli.fails(&["app", "list", "-o", "bogus"], 2).await;
+    assert!(err.contains("invalid value 'bogus'"), "{err}");
+    let err = cli
+        .fails(&["app", "sync", "guestbook", "--resource", "Deployment"], 2)
+        .await;
+    assert!(err.contains("GROUP:KIND:NAME"), "{err}");
 
     // delete with cascade and wait until it is gone
     cli.ok(&[

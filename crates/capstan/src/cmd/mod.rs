@@ -20,6 +20,7 @@ pub mod app;
 mod client_args;
 pub mod cluster;
 pub mod completion;
+pub mod exit;
 pub mod login;
 pub mod output;
 pub mod proj;
