@@ -17,13 +17,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(data: &Path, port: u16) -> Child {
+fn start(data: &Path, port: u16, api_port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_capstan"))
         .args(["up", "--reconciliation", "2s"])
         .arg("--data-dir")
         .arg(data)
         .arg("--apiserver-listen")
         .arg(format!("127.0.0.1:{port}"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{api_port}"))
         .env("CAPSTAN_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -118,8 +120,21 @@ async fn capstan_up_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let port = free_port();
+    let api_port = free_port();
     let started = Instant::now();
-    let mut up = start(&data, port);
+    let mut up = start(&data, port, api_port);
+    // the first start prints the admin password once
+    let stdout = up.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
     let kubeconfig = data.join("kubeconfig");
     let c = client(&kubeconfig).await;
     wait(
@@ -181,7 +196,7 @@ async fn capstan_up_end_to_end() {
 
     // stop and start again: everything is still there
     stop(&mut up);
-    let mut up = start(&data, port);
+    let mut up = start(&data, port, api_port);
     let c = client(&kubeconfig).await;
     wait(
         &c,

@@ -34,6 +34,9 @@ pub struct Args {
         default_value = "127.0.0.1:6443"
     )]
     pub apiserver_listen: SocketAddr,
+    /// Address of Capstan's API (plain HTTP; it listens on loopback unless told otherwise).
+    #[arg(long, env = "CAPSTAN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
     /// Use this cluster instead of the embedded API server.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -219,17 +222,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             namespace: NAMESPACE.into(),
             ..ControllerConfig::default()
         };
-        let controller = Controller::start(config, client.clone(), generator)
+        let controller = Controller::start(config, client.clone(), generator.clone())
             .await
             .context("starting the controller")?;
         if !args.no_demo {
             let repo = demo_repo(&data_dir)?;
             demo_application(&client, &repo).await?;
         }
+        let secrets = client.resolve("v1", "Secret").await?;
+        let initial_secret = capstan_settings::names::ARGOCD_INITIAL_ADMIN_SECRET;
+        let had_initial_password = client
+            .get(&secrets, Some(NAMESPACE), initial_secret)
+            .await?
+            .is_some();
+        let server = capstan_server::start(
+            capstan_server::Listen {
+                api: args.listen,
+                metrics: None,
+                tls: None,
+            },
+            client.clone(),
+            capstan_server::ServerConfig {
+                namespace: NAMESPACE.into(),
+                ..capstan_server::ServerConfig::default()
+            },
+            Some(generator.clone() as Arc<dyn capstan_controller::ManifestGenerator>),
+        )
+        .await
+        .with_context(|| format!("starting the API server on {}", args.listen))?;
+        // the server creates the admin password on its first start: show it this once
+        let initial_password = if had_initial_password {
+            None
+        } else {
+            client
+                .get(&secrets, Some(NAMESPACE), initial_secret)
+                .await?
+                .and_then(|s| capstan_settings::secret_data(&s).ok())
+                .and_then(|d| d.get("password").cloned())
+        };
         println!(
             "Capstan is running ({:.1} s to start).",
             started.elapsed().as_secs_f64()
         );
+        println!("  API:             {}", server.url());
+        match &initial_password {
+            Some(password) => println!("  admin password:  {password}   (shown once)"),
+            None => println!(
+                "  admin password:  capstan admin initial-password --kubeconfig {}",
+                kubeconfig.display()
+            ),
+        }
         if let Some(api) = &apiserver {
             println!("  Kubernetes API:  {}", api.url());
         }
@@ -250,10 +292,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "  kubectl --kubeconfig {} get deployments -n guestbook",
             kubeconfig.display()
         );
-        println!("  capstan lint {}", data_dir.join("demo-repo").display());
+        println!("  capstan login {} --username admin", server.url());
+        println!("  capstan app list");
         println!("Stop with Ctrl-C; `capstan up` again on the same --data-dir keeps everything.");
         shutdown_signal().await;
         eprintln!("shutting down");
+        server.stop().await;
         cancel.cancel();
         controller.shutdown().await;
         if let Some(api) = apiserver {
