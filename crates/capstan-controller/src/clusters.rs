@@ -80,9 +80,15 @@ impl ClusterState {
         let types = self.client.watchable_types().await?;
         let mut started = 0;
         for rt in types {
-            if EXCLUDED
-                .iter()
-                .any(|(g, k)| *g == rt.group && *k == rt.kind)
+            let review = rt.kind.ends_with("Review")
+                && matches!(
+                    rt.group.as_str(),
+                    "authorization.k8s.io" | "authentication.k8s.io"
+                );
+            if review
+                || EXCLUDED
+                    .iter()
+                    .any(|(g, k)| *g == rt.group && *k == rt.kind)
             {
                 continue;
             }
@@ -179,6 +185,18 @@ impl ClusterState {
                     self.notify(affected);
                 }
                 Err(err) => {
+                    let text = err.to_string();
+                    if first_list
+                        && (text.contains("MethodNotAllowed") || text.contains("NotFound"))
+                    {
+                        // a kind that cannot be listed is not cached; it must not hold up the start
+                        tracing::debug!(kind = %rt.kind, %err, "not listable; not cached");
+                        if let Ok(mut p) = self.pending.lock() {
+                            *p = p.saturating_sub(1);
+                        }
+                        self.mark_synced_if_done();
+                        return;
+                    }
                     tracing::warn!(kind = %rt.kind, %err, "watch error; retrying");
                 }
             }

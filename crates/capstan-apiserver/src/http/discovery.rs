@@ -74,7 +74,7 @@ fn aggregated_resource(t: &ResourceType) -> Value {
         "responseKind": kind_ref(&t.group, &t.version, &t.kind),
         "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": t.singular,
-        "verbs": VERBS,
+        "verbs": verbs_of(&t.kind),
     });
     if !t.short_names.is_empty() {
         r["shortNames"] = json!(t.short_names);
@@ -176,7 +176,7 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Response {
             "singularName": t.singular,
             "namespaced": t.namespaced,
             "kind": t.kind,
-            "verbs": VERBS,
+            "verbs": verbs_of(&t.kind),
         });
         if !t.short_names.is_empty() {
             r["shortNames"] = json!(t.short_names);
@@ -218,5 +218,14 @@ mod tests {
         assert_eq!(aggregated_version(beta), Some("v2beta1"));
         assert_eq!(aggregated_version("application/json"), None);
         assert_eq!(aggregated_version(""), None);
+    }
+}
+
+/// Review kinds (access reviews, token reviews) can only be created; every other kind serves all verbs.
+fn verbs_of(kind: &str) -> serde_json::Value {
+    if kind.ends_with("Review") {
+        serde_json::json!(["create"])
+    } else {
+        serde_json::json!(VERBS)
     }
 }
