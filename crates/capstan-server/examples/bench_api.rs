@@ -22,8 +22,13 @@ async fn main() {
     let apps: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let watchers: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100);
     let dir = tempfile::tempdir().unwrap();
-    let cluster = capstan_testkit::Cluster::start(&dir.path().join("api"), Duration::from_millis(100)).await;
-    let rt = cluster.client.resolve("argoproj.io/v1alpha1", "Application").await.unwrap();
+    let cluster =
+        capstan_testkit::Cluster::start(&dir.path().join("api"), Duration::from_millis(100)).await;
+    let rt = cluster
+        .client
+        .resolve("argoproj.io/v1alpha1", "Application")
+        .await
+        .unwrap();
     let started = Instant::now();
     let names: Vec<usize> = (0..apps).collect();
     futures::stream::iter(names)
@@ -43,7 +48,11 @@ async fn main() {
         .await;
     eprintln!("created {apps} applications in {:?}", started.elapsed());
     let server = capstan_server::start(
-        Listen { api: "127.0.0.1:0".parse().unwrap(), metrics: None, tls: None },
+        Listen {
+            api: "127.0.0.1:0".parse().unwrap(),
+            metrics: None,
+            tls: None,
+        },
         cluster.client.clone(),
         ServerConfig::default(),
         None,
@@ -52,7 +61,15 @@ async fn main() {
     .unwrap();
     let url = server.url();
     let http = reqwest::Client::new();
-    let secret = cluster.get("v1", "Secret", Some("argocd"), "argocd-initial-admin-secret").await.unwrap();
+    let secret = cluster
+        .get(
+            "v1",
+            "Secret",
+            Some("argocd"),
+            "argocd-initial-admin-secret",
+        )
+        .await
+        .unwrap();
     let password = capstan_settings::secret_data(&secret).unwrap()["password"].clone();
 
     // login throughput (bcrypt cost 10 dominates)
@@ -104,18 +121,29 @@ async fn main() {
     }
     // wait for the initial ADDED on every stream
     for s in &mut streams {
-        let _ = tokio::time::timeout(Duration::from_secs(120), s.next()).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(120), s.next())
+            .await
+            .unwrap();
     }
     let changed = Instant::now();
     cluster
         .client
-        .merge_patch(&rt, Some("argocd"), "app-00000", &json!({"metadata": {"labels": {"bench": "1"}}}))
+        .merge_patch(
+            &rt,
+            Some("argocd"),
+            "app-00000",
+            &json!({"metadata": {"labels": {"bench": "1"}}}),
+        )
         .await
         .unwrap();
     let mut arrivals = Vec::new();
     for s in &mut streams {
         loop {
-            let chunk = tokio::time::timeout(Duration::from_secs(60), s.next()).await.unwrap().unwrap().unwrap();
+            let chunk = tokio::time::timeout(Duration::from_secs(60), s.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
             if String::from_utf8_lossy(&chunk).contains("MODIFIED") {
                 arrivals.push(changed.elapsed());
                 break;
