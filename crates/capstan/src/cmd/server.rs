@@ -28,7 +28,11 @@ pub struct Args {
     #[arg(long, env = "ARGOCD_SERVER_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
     /// Address of the Prometheus metrics port.
-    #[arg(long, env = "ARGOCD_SERVER_METRICS_LISTEN", default_value = "0.0.0.0:8083")]
+    #[arg(
+        long,
+        env = "ARGOCD_SERVER_METRICS_LISTEN",
+        default_value = "0.0.0.0:8083"
+    )]
     pub metrics_listen: SocketAddr,
     /// Serve plain HTTP instead of TLS.
     #[arg(long, env = "ARGOCD_SERVER_INSECURE")]
