@@ -105,6 +105,27 @@ pub fn resource_lines(app: &Value) -> BTreeMap<String, String> {
     lines
 }
 
+/// Lines sort by phase (PreSync, Sync, PostSync, SyncFail), then wave, then resource.
+pub fn display_order(line: &str) -> (u8, i64, String) {
+    let mut words = line.split_whitespace();
+    let rank = match words.next() {
+        Some("PreSync") => 0,
+        Some("Sync") => 1,
+        Some("PostSync") => 2,
+        Some("SyncFail") => 3,
+        _ => 4,
+    };
+    let wave = match (words.next(), words.next()) {
+        (Some("wave"), Some(n)) => n.parse().unwrap_or(0),
+        _ => 0,
+    };
+    (rank, wave, line.to_string())
+}
+
+/// The progress bar's look: elapsed time, bar, resources ready, state.
+pub const BAR_TEMPLATE: &str =
+    "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} resources ready  {msg}";
+
 /// What is still missing, for the timeout message.
 pub fn pending(app: Option<&Value>, want: Want) -> String {
     let Some(app) = app else {
@@ -187,11 +208,9 @@ pub fn wait(
     let bar = tty.then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} resources ready  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            ProgressStyle::with_template(BAR_TEMPLATE)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         b.enable_steady_tick(Duration::from_millis(200));
         b
@@ -203,13 +222,17 @@ pub fn wait(
         match client.get_application(name, None) {
             Ok(app) => {
                 let lines = resource_lines(&app);
-                for (k, line) in &lines {
-                    if shown.get(k) != Some(line) {
-                        let text = format!("{:>5}s  {line}", start.elapsed().as_secs());
-                        match &bar {
-                            Some(b) => b.println(text),
-                            None => println!("{text}"),
-                        }
+                let mut changed: Vec<&String> = lines
+                    .iter()
+                    .filter(|(k, line)| shown.get(*k) != Some(*line))
+                    .map(|(_, line)| line)
+                    .collect();
+                changed.sort_by_key(|l| display_order(l));
+                for line in changed {
+                    let text = format!("{:>5}s  {line}", start.elapsed().as_secs());
+                    match &bar {
+                        Some(b) => b.println(text),
+                        None => println!("{text}"),
                     }
                 }
                 shown = lines;
@@ -284,6 +307,33 @@ fn nonempty(v: &str) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn progress_lines_by_phase_and_wave() {
+        assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
+        let app = json!({"status": {
+            "resources": [
+                {"group": "apps", "kind": "Deployment", "namespace": "d", "name": "web", "status": "OutOfSync",
+                 "health": {"status": "Missing"}, "syncWave": 2},
+                {"kind": "ConfigMap", "namespace": "d", "name": "cfg", "status": "Synced",
+                 "health": {"status": "Healthy"}, "syncWave": -1},
+            ],
+            "operationState": {"syncResult": {"resources": [
+                {"group": "batch", "kind": "Job", "namespace": "d", "name": "migrate", "hookType": "PreSync",
+                 "hookPhase": "Running", "syncPhase": "PreSync", "message": "job running"},
+            ]}},
+        }});
+        let mut lines: Vec<String> = resource_lines(&app).into_values().collect();
+        lines.sort_by_key(|l| display_order(l));
+        assert_eq!(
+            lines,
+            vec![
+                "PreSync  hook PreSync batch/Job d/migrate  Running  job running",
+                "Sync     wave -1  ConfigMap d/cfg  Synced  Healthy",
+                "Sync     wave 2   apps/Deployment d/web  OutOfSync  Missing",
+            ]
+        );
+    }
 
     #[test]
     fn pending_names_the_missing_parts() {
