@@ -221,7 +221,15 @@ pub fn wait(
     let outcome = loop {
         match client.get_application(name, None) {
             Ok(app) => {
-                let lines = resource_lines(&app);
+                // a queued operation: the operation state shown is still the previous one's
+                let queued = want.operation
+                    && app.get("operation").is_some_and(|o| !o.is_null())
+                    && TERMINAL.contains(&s(&app, "/status/operationState/phase"));
+                let lines = if queued {
+                    shown.clone()
+                } else {
+                    resource_lines(&app)
+                };
                 let mut changed: Vec<&String> = lines
                     .iter()
                     .filter(|(k, line)| shown.get(*k) != Some(*line))
