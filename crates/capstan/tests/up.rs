@@ -153,6 +153,47 @@ async fn capstan_up_end_to_end() {
         &["get", "deployment", "guestbook-ui", "-n", "guestbook"],
     );
     assert!(ok && out.contains("guestbook-ui"), "{out}");
+    let password = rx
+        .iter()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("admin password:")
+                .map(|p| p.split_whitespace().next().unwrap_or_default().to_string())
+        })
+        .expect("the admin password is printed");
+    // a new user logs in with it and sees the demo application
+    let config_home = dir.path().join("config");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_capstan"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", &config_home)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let server = format!("http://127.0.0.1:{api_port}");
+    let (ok, out) = cli(&[
+        "login",
+        &server,
+        "--username",
+        "admin",
+        "--password",
+        &password,
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["app", "list"]);
+    assert!(
+        ok && out.contains("guestbook") && out.contains("Synced"),
+        "{out}"
+    );
 
     // a commit to the demo repository is deployed (automated sync)
     let repo = GitRepo {
