@@ -206,6 +206,15 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Response {
     )
 }
 
+/// Review kinds (access reviews, token reviews) can only be created; every other kind serves all verbs.
+fn verbs_of(kind: &str) -> serde_json::Value {
+    if kind.ends_with("Review") {
+        serde_json::json!(["create"])
+    } else {
+        serde_json::json!(VERBS)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,14 +227,5 @@ mod tests {
         assert_eq!(aggregated_version(beta), Some("v2beta1"));
         assert_eq!(aggregated_version("application/json"), None);
         assert_eq!(aggregated_version(""), None);
-    }
-}
-
-/// Review kinds (access reviews, token reviews) can only be created; every other kind serves all verbs.
-fn verbs_of(kind: &str) -> serde_json::Value {
-    if kind.ends_with("Review") {
-        serde_json::json!(["create"])
-    } else {
-        serde_json::json!(VERBS)
     }
 }
