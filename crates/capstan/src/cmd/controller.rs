@@ -97,14 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     Duration::from_secs(args.repo_server_timeout),
                 ))
             }
-            None => {
-                let service = RepoService::new(
-                    ServiceSettings::new(&args.repo_cache_dir),
-                    Arc::new(credentials),
-                )
-                .context("opening the repository cache")?;
-                RepoGenerator::new(Arc::new(service))
-            }
+            None => in_process_generator(credentials, &args.repo_cache_dir)?,
         };
         let config = ControllerConfig {
             namespace: args.namespace.clone(),
@@ -139,6 +132,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         controller.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The repo server in this process, with credentials from the control plane's Secrets and its caches
+/// under `cache_dir` (shared by `capstan controller`, `capstan server` and `capstan up`).
+pub fn in_process_generator(
+    credentials: SecretCredentialStore,
+    cache_dir: &std::path::Path,
+) -> anyhow::Result<RepoGenerator> {
+    let service = RepoService::new(ServiceSettings::new(cache_dir), Arc::new(credentials))
+        .context("opening the repository cache")?;
+    Ok(RepoGenerator::new(Arc::new(service)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -8,11 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use capstan_controller::{
-    Controller, ControllerConfig, ManifestGenerator, RepoGenerator, SecretCredentialStore,
-};
+use capstan_controller::{Controller, ControllerConfig, ManifestGenerator, SecretCredentialStore};
 use capstan_kube::{ClusterClient, ConnectOptions};
-use capstan_repo::{RepoService, ServiceSettings};
 use capstan_server::tls::TlsSource;
 use capstan_server::{Listen, ServerConfig};
 use tokio_util::sync::CancellationToken;
@@ -87,12 +84,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let credentials = SecretCredentialStore::watch(&client, &args.namespace, cancel.clone())
             .await
             .context("reading repository Secrets")?;
-        let service = RepoService::new(
-            ServiceSettings::new(&args.repo_cache_dir),
-            Arc::new(credentials),
-        )
-        .context("opening the repository cache")?;
-        let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
+        let generator = Arc::new(super::controller::in_process_generator(
+            credentials,
+            &args.repo_cache_dir,
+        )?);
         let tls = match (args.insecure, &args.tls_cert, &args.tls_key) {
             (true, _, _) => None,
             (false, Some(cert), Some(key)) => Some(TlsSource::Files {

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use capstan_controller::{Controller, ControllerConfig, RepoGenerator, SecretCredentialStore};
+use capstan_controller::{Controller, ControllerConfig, SecretCredentialStore};
 use capstan_kube::{ApplyOptions, ClusterClient, ConnectOptions};
-use capstan_repo::{RepoService, ServiceSettings};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -212,12 +211,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         install(&client, &args.reconciliation).await?;
         let cancel = CancellationToken::new();
         let credentials = SecretCredentialStore::watch(&client, NAMESPACE, cancel.clone()).await?;
-        let service = RepoService::new(
-            ServiceSettings::new(data_dir.join("repo-server")),
-            Arc::new(credentials),
-        )
-        .context("opening the repository cache")?;
-        let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
+        let generator = Arc::new(super::controller::in_process_generator(
+            credentials,
+            &data_dir.join("repo-server"),
+        )?);
         let config = ControllerConfig {
             namespace: NAMESPACE.into(),
             ..ControllerConfig::default()
