@@ -142,6 +142,19 @@ impl Running {
     }
 }
 
+/// A listening socket with SO_REUSEADDR, so a restarted server gets its port back at once even while
+/// connections of the previous one are in TIME_WAIT.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// Open the store, listen, write the kubeconfig and start serving in the background.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     let dir = config.data_dir.clone();
@@ -166,12 +179,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             .map_err(|e| ServeError::Serve(std::io::Error::other(e.to_string())))?
             .map_err(ServeError::Seed)?;
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = listen(config.listen).map_err(|source| ServeError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Listen {
         addr: config.listen,
         source,

@@ -1,10 +1,11 @@
 //! Automated sync decisions (pure): a new commit syncs; drift is reverted only with selfHeal, with
-//! backoff; a revision whose automated sync failed is not retried forever.
+//! backoff; a revision whose last sync failed (its retries included) is not tried again.
 
 use std::time::Duration;
 
 use capstan_types::{
-    Application, Operation, OperationInitiator, OperationPhase, SyncOperation, SyncStatusCode,
+    Application, Operation, OperationInitiator, OperationPhase, RetryStrategy, SyncOperation,
+    SyncStatusCode,
 };
 
 /// What auto-sync wants.
@@ -63,14 +64,9 @@ pub(crate) fn decide(
     if let Some(state) = state
         && state.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(revision)
     {
-        let was_automated = state
-            .operation
-            .initiated_by
-            .as_ref()
-            .and_then(|i| i.automated)
-            == Some(true);
-        if state.phase != OperationPhase::Succeeded && was_automated {
-            // the automated sync of this revision failed: do not retry it forever
+        if state.phase != OperationPhase::Succeeded {
+            // the last sync of this revision failed (after its retries): it is not tried again
+            // until a new commit or a manual sync; status shows a SyncError condition
             return Decision::Nothing;
         }
         if automated.self_heal != Some(true) {
@@ -102,8 +98,20 @@ pub(crate) fn decide(
             revision: Some(revision.to_string()),
             prune: Some(automated.prune == Some(true)),
             auto_heal_attempts_count: (attempts > 0).then_some(attempts),
+            sync_options: Some(app.spec.sync_options().to_vec()).filter(|o| !o.is_empty()),
             ..Default::default()
         }),
+        // Argo CD retries an automated sync 5 times unless the application says otherwise
+        retry: Some(
+            app.spec
+                .sync_policy
+                .as_ref()
+                .and_then(|p| p.retry.clone())
+                .unwrap_or_else(|| RetryStrategy {
+                    limit: Some(crate::retry::AUTOMATED_DEFAULT_LIMIT),
+                    ..Default::default()
+                }),
+        ),
         initiated_by: Some(OperationInitiator {
             username: None,
             automated: Some(true),
@@ -245,5 +253,62 @@ mod tests {
             ),
             Decision::Sync(_)
         ));
+    }
+
+    #[test]
+    fn automated_operation_carries_retry_and_sync_options() {
+        let Decision::Sync(op) = decide(
+            &app(json!({}), false),
+            SyncStatusCode::OutOfSync,
+            "abc",
+            1,
+            BACKOFF,
+            now(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            op.retry.as_ref().unwrap().limit,
+            Some(5),
+            "Argo CD's default"
+        );
+        let mut with_retry = app(json!({}), false);
+        let policy = with_retry.spec.sync_policy.as_mut().unwrap();
+        policy.retry = Some(RetryStrategy {
+            limit: Some(2),
+            ..Default::default()
+        });
+        policy.sync_options = Some(vec!["CreateNamespace=true".into()]);
+        let Decision::Sync(op) = decide(
+            &with_retry,
+            SyncStatusCode::OutOfSync,
+            "abc",
+            1,
+            BACKOFF,
+            now(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(op.retry.unwrap().limit, Some(2));
+        assert_eq!(
+            op.sync.unwrap().sync_options.unwrap(),
+            ["CreateNamespace=true"]
+        );
+    }
+
+    #[test]
+    fn a_failed_manual_sync_of_the_revision_also_stops_auto_sync() {
+        let failed = state("Failed", "abc", false, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            decide(
+                &app(failed, false),
+                SyncStatusCode::OutOfSync,
+                "abc",
+                1,
+                BACKOFF,
+                now()
+            ),
+            Decision::Nothing
+        );
     }
 }

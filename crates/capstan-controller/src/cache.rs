@@ -70,14 +70,25 @@ impl LiveCache {
         }
     }
 
-    /// Replaces every object of one kind with a fresh list (after a watch re-list). Returns the
-    /// applications whose objects changed.
-    pub fn replace_type(&mut self, group: &str, kind: &str, objects: Vec<Value>) -> Vec<String> {
+    /// Replaces every object of one kind (in one namespace, or all) with a fresh list (after a watch
+    /// re-list). Returns the applications whose objects changed.
+    pub fn replace_type(
+        &mut self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        objects: Vec<Value>,
+    ) -> Vec<String> {
         let listed: HashSet<ResourceKey> = objects.iter().map(ResourceKey::of).collect();
         let stale: Vec<ResourceKey> = self
             .objects
             .keys()
-            .filter(|k| k.group == group && k.kind == kind && !listed.contains(*k))
+            .filter(|k| {
+                k.group == group
+                    && k.kind == kind
+                    && namespace.is_none_or(|ns| k.namespace == ns)
+                    && !listed.contains(*k)
+            })
             .cloned()
             .collect();
         let mut affected = Vec::new();
@@ -132,6 +143,16 @@ impl LiveCache {
             .collect()
     }
 
+    /// Objects of one namespace (a scan of the whole cache: used only for projects that monitor
+    /// orphaned resources).
+    pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<Value>> {
+        self.objects
+            .iter()
+            .filter(|(k, _)| k.namespace == namespace)
+            .map(|(_, o)| o.clone())
+            .collect()
+    }
+
     /// Number of objects.
     pub fn len(&self) -> usize {
         self.objects.len()
@@ -175,7 +196,7 @@ mod tests {
         let mut cache = LiveCache::new(Tracking::default());
         cache.apply(cm("a", Some("app1")));
         cache.apply(cm("b", Some("app2")));
-        let affected = cache.replace_type("", "ConfigMap", vec![cm("b", Some("app2"))]);
+        let affected = cache.replace_type("", "ConfigMap", None, vec![cm("b", Some("app2"))]);
         assert_eq!(affected, ["app1"]);
         assert!(cache.get(&ResourceKey::of(&cm("a", None))).is_none());
     }

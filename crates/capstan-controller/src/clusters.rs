@@ -21,12 +21,39 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("discovery.k8s.io", "EndpointSlice"),
 ];
 
+/// What part of a cluster is watched: every namespace, or only some (a namespace-scoped cluster), with
+/// or without cluster-scoped kinds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Namespaces watched; empty means all.
+    pub namespaces: Vec<String>,
+    /// Cluster-scoped kinds are watched (always when `namespaces` is empty).
+    pub cluster_resources: bool,
+}
+
+impl Scope {
+    /// The namespaces to watch a type in: `[None]` for all, one entry per namespace otherwise, none
+    /// when the type is cluster-scoped and the scope excludes those.
+    pub(crate) fn watches_for(&self, namespaced: bool) -> Vec<Option<String>> {
+        if self.namespaces.is_empty() {
+            vec![None]
+        } else if namespaced {
+            self.namespaces.iter().cloned().map(Some).collect()
+        } else if self.cluster_resources {
+            vec![None]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// The live state of one cluster.
 pub struct ClusterState {
     /// Client for the cluster.
     pub client: ClusterClient,
     /// The cache.
     pub cache: Arc<RwLock<LiveCache>>,
+    scope: Scope,
     watched: Mutex<HashSet<(String, String)>>,
     pending: Arc<Mutex<usize>>,
     synced_tx: watch::Sender<bool>,
@@ -40,6 +67,7 @@ impl ClusterState {
     /// instances whose objects changed.
     pub async fn start(
         client: ClusterClient,
+        scope: Scope,
         tracking: Tracking,
         changes: mpsc::UnboundedSender<String>,
         cancel: CancellationToken,
@@ -48,6 +76,7 @@ impl ClusterState {
         let state = Arc::new(ClusterState {
             client,
             cache: Arc::new(RwLock::new(LiveCache::new(tracking))),
+            scope,
             watched: Mutex::new(HashSet::new()),
             pending: Arc::new(Mutex::new(0)),
             synced_tx,
@@ -101,11 +130,13 @@ impl ClusterState {
             if !fresh {
                 continue;
             }
-            if let Ok(mut p) = self.pending.lock() {
-                *p += 1;
+            for namespace in self.scope.watches_for(rt.namespaced) {
+                if let Ok(mut p) = self.pending.lock() {
+                    *p += 1;
+                }
+                started += 1;
+                tokio::spawn(self.clone().watch_type(rt.clone(), namespace));
             }
-            started += 1;
-            tokio::spawn(self.clone().watch_type(rt));
         }
         if started == 0 {
             self.mark_synced_if_done();
@@ -126,11 +157,11 @@ impl ClusterState {
         }
     }
 
-    async fn watch_type(self: Arc<Self>, rt: ResourceType) {
+    async fn watch_type(self: Arc<Self>, rt: ResourceType, namespace: Option<String>) {
         let mut stream = Box::pin(capstan_kube::watch_resource(
             &self.client,
             rt.clone(),
-            None,
+            namespace.as_deref(),
             None,
         ));
         let mut listing: Vec<serde_json::Value> = Vec::new();
@@ -148,7 +179,9 @@ impl ClusterState {
                 Ok(WatchEvent::ListDone) => {
                     let objects = std::mem::take(&mut listing);
                     let affected = match self.cache.write() {
-                        Ok(mut cache) => cache.replace_type(&rt.group, &rt.kind, objects),
+                        Ok(mut cache) => {
+                            cache.replace_type(&rt.group, &rt.kind, namespace.as_deref(), objects)
+                        }
                         Err(_) => Vec::new(),
                     };
                     self.notify(affected);

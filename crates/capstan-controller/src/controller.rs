@@ -12,17 +12,18 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::clusters::ClusterState;
+use crate::clusters::{ClusterState, Scope};
 use crate::error::ControllerError;
 use crate::manifests::ManifestGenerator;
 use crate::queue::WorkQueue;
+use crate::registry::{ClusterInfo, ClusterRegistry, RegistryParts};
 use crate::settings::{ControllerConfig, RuntimeSettings};
 
 /// Shared state of a running controller.
 pub(crate) struct Inner {
     pub(crate) config: ControllerConfig,
     pub(crate) control: ClusterClient,
-    pub(crate) cluster: Arc<ClusterState>,
+    pub(crate) clusters: Arc<ClusterRegistry>,
     pub(crate) apps: RwLock<HashMap<String, Application>>,
     pub(crate) projects: RwLock<HashMap<String, AppProject>>,
     pub(crate) settings: RwLock<RuntimeSettings>,
@@ -56,10 +57,12 @@ impl Controller {
         let cancel = CancellationToken::new();
         let settings = load_settings(&control, &config.namespace).await?;
         let (changes_tx, mut changes_rx) = mpsc::unbounded_channel::<String>();
+        let (cluster_tx, mut cluster_rx) = mpsc::unbounded_channel::<String>();
         let cluster = ClusterState::start(
             control.clone(),
+            Scope::default(),
             settings.tracking.clone(),
-            changes_tx,
+            changes_tx.clone(),
             cancel.clone(),
         )
         .await?;
@@ -69,11 +72,26 @@ impl Controller {
         {
             tracing::warn!("live-state cache not fully synced after 60 s; starting anyway");
         }
+        let clusters = ClusterRegistry::new(RegistryParts {
+            control: control.clone(),
+            control_state: cluster,
+            namespace: config.namespace.clone(),
+            connect: capstan_kube::ConnectOptions {
+                field_manager: config.field_manager.clone(),
+                ..capstan_kube::ConnectOptions::default()
+            },
+            timings: config.cluster_timings.clone(),
+            tracking: settings.tracking.clone(),
+            in_cluster_enabled: settings.in_cluster_enabled,
+            changes: changes_tx,
+            cluster_events: cluster_tx,
+            cancel: cancel.clone(),
+        });
         let inner = Arc::new(Inner {
             op_slots: Arc::new(Semaphore::new(config.operation_processors.max(1))),
             config,
             control,
-            cluster,
+            clusters,
             apps: RwLock::new(HashMap::new()),
             projects: RwLock::new(HashMap::new()),
             settings: RwLock::new(settings),
@@ -98,6 +116,36 @@ impl Controller {
                 }
             }));
         }
+        // a cluster connected, failed, recovered or was removed -> refresh its applications
+        {
+            let inner = inner.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let server = tokio::select! {
+                        _ = inner.cancel.cancelled() => return,
+                        s = cluster_rx.recv() => s,
+                    };
+                    let Some(server) = server else { return };
+                    let names: Vec<String> = inner
+                        .apps
+                        .read()
+                        .map(|apps| {
+                            apps.values()
+                                .filter(|a| {
+                                    server.is_empty()
+                                        || inner.clusters.server_of(a).is_none_or(|s| s == server)
+                                })
+                                .map(|a| a.name().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for name in names {
+                        inner.refresh_queue.add(&name);
+                    }
+                }
+            }));
+        }
+        tasks.push(tokio::spawn(inner.clusters.clone().watch_secrets()));
         tasks.push(tokio::spawn(watch_projects(inner.clone())));
         tasks.push(tokio::spawn(watch_settings(inner.clone())));
         tasks.push(tokio::spawn(watch_apps(inner.clone())));
@@ -140,6 +188,11 @@ impl Controller {
             })
             .count();
         (apps.len(), good)
+    }
+
+    /// Connection information of every destination cluster.
+    pub fn clusters(&self) -> Vec<ClusterInfo> {
+        self.inner.clusters.info()
     }
 
     /// Names of the applications the controller knows.
@@ -381,6 +434,10 @@ async fn watch_settings(inner: Arc<Inner>) {
         };
         match RuntimeSettings::from_config_map_data(&data) {
             Ok(settings) => {
+                inner
+                    .clusters
+                    .set_in_cluster_enabled(settings.in_cluster_enabled);
+                inner.clusters.set_tracking(settings.tracking.clone());
                 if let Ok(mut current) = inner.settings.write() {
                     *current = settings;
                 }

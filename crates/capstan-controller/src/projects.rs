@@ -6,7 +6,7 @@ use capstan_types::{AppProject, Application, GroupKind};
 use globset::GlobBuilder;
 use serde_json::Value;
 
-fn glob_match(pattern: &str, value: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, value: &str) -> bool {
     if pattern == "*" || pattern == value {
         return true;
     }

@@ -12,31 +12,16 @@ use capstan_types::{AppProject, Application, ApplicationConditionType};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use crate::IN_CLUSTER_SERVER;
 use crate::autosync::{Decision, decide};
+use crate::clusters::ClusterState;
 use crate::compare::{CompareInput, Comparison, compare};
 use crate::controller::Inner;
 use crate::manifests::{GenerateRequest, Generated};
+use crate::registry::{Resolved, Unresolved};
 use crate::status::{RefreshOutcome, build_status, status_changed};
 
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The destination server URL of an application (by name, `in-cluster` is the only known cluster here).
-pub(crate) fn destination_server(app: &Application) -> Result<String, String> {
-    let dest = &app.spec.destination;
-    let server = dest.server.as_deref().filter(|s| !s.is_empty());
-    let name = dest.name.as_deref().filter(|s| !s.is_empty());
-    match (server, name) {
-        (Some(server), None) => Ok(server.trim_end_matches('/').to_string()),
-        (None, Some("in-cluster")) => Ok(IN_CLUSTER_SERVER.to_string()),
-        (None, Some(name)) => Err(format!("there are no clusters with this name: {name}")),
-        (Some(_), Some(_)) => {
-            Err("application destination can't have both name and server defined".to_string())
-        }
-        (None, None) => Err("application destination has neither server nor name".to_string()),
-    }
 }
 
 pub(crate) fn project_of(inner: &Inner, app: &Application) -> Option<AppProject> {
@@ -53,6 +38,20 @@ pub(crate) fn project_of(inner: &Inner, app: &Application) -> Option<AppProject>
     }
 }
 
+/// The cluster of an application, or the condition that says why there is none. `Ok(None)`: not
+/// known yet (cluster Secrets loading or first connection running); try again shortly.
+pub(crate) fn cluster_of(
+    inner: &Inner,
+    app: &Application,
+) -> Result<Option<Resolved>, (ApplicationConditionType, String)> {
+    match inner.clusters.resolve(app) {
+        Ok(r) => Ok(Some(r)),
+        Err(Unresolved::NotReady) => Ok(None),
+        Err(Unresolved::Unknown(m)) => Err((ApplicationConditionType::InvalidSpecError, m)),
+        Err(Unresolved::Unreachable(m)) => Err((ApplicationConditionType::ComparisonError, m)),
+    }
+}
+
 /// Desired objects of an application, ready to compare and apply.
 pub(crate) struct Desired {
     pub(crate) objects: Vec<Value>,
@@ -63,11 +62,12 @@ pub(crate) struct Desired {
 pub(crate) async fn desired(
     inner: &Inner,
     app: &Application,
+    cluster: &Resolved,
     revision: Option<String>,
     hard_refresh: bool,
 ) -> Result<Desired, (ApplicationConditionType, String)> {
     let invalid = |m: String| (ApplicationConditionType::InvalidSpecError, m);
-    let server = destination_server(app).map_err(invalid)?;
+    let server = cluster.server.clone();
     let project = project_of(inner, app).ok_or_else(|| {
         invalid(format!(
             "Application referencing project {} which does not exist",
@@ -80,9 +80,13 @@ pub(crate) async fn desired(
     {
         return Err(invalid(problem));
     }
-    if server != IN_CLUSTER_SERVER && server != inner.control.server() {
+    if let Some(scoped) = cluster.cluster.project.as_deref()
+        && scoped != app.project()
+    {
         return Err(invalid(format!(
-            "cluster {server} is not registered (only the in-cluster destination is known to this controller)"
+            "cluster {} is scoped to project '{scoped}', not to the application's project '{}'",
+            cluster.name,
+            app.project()
         )));
     }
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
@@ -108,7 +112,7 @@ pub(crate) async fn desired(
         .map(|s| s.tracking.clone())
         .unwrap_or_default();
     let prepared = crate::prepare::prepare(
-        &inner.cluster.client,
+        &cluster.state.client,
         generated.objects.clone(),
         &namespace,
         &instance,
@@ -116,6 +120,9 @@ pub(crate) async fn desired(
     )
     .await
     .map_err(|m| (ApplicationConditionType::ComparisonError, m))?;
+    if let Some(problem) = crate::registry::check_scope(&cluster.cluster, &prepared) {
+        return Err((ApplicationConditionType::ComparisonError, problem));
+    }
     let mut objects = Vec::with_capacity(prepared.len());
     for (obj, namespaced) in prepared {
         if let Some(problem) = crate::projects::check_resource(&obj, namespaced, &project) {
@@ -139,6 +146,7 @@ pub(crate) fn instance_of(inner: &Inner, app: &Application) -> String {
 pub(crate) fn compare_app(
     inner: &Inner,
     app: &Application,
+    cluster: &ClusterState,
     objects: &[Value],
 ) -> Result<Comparison, String> {
     let settings = inner
@@ -166,14 +174,13 @@ pub(crate) fn compare_app(
     options.manager = inner.config.field_manager.clone();
     let differ = Differ::new(options).map_err(|e| e.to_string())?;
     let instance = instance_of(inner, app);
-    let cache = inner
-        .cluster
+    let cache = cluster
         .cache
         .read()
         .map_err(|_| "cache lock poisoned".to_string())?;
     let tracked = cache.tracked_by(&instance);
     let lookup = |k: &ResourceKey| cache.get(k);
-    Ok(compare(&CompareInput {
+    let mut comparison = compare(&CompareInput {
         app_instance: &instance,
         desired: objects,
         live_of: &lookup,
@@ -181,7 +188,9 @@ pub(crate) fn compare_app(
         differ: &differ,
         health_overrides: &settings.health,
         tracking: &settings.tracking,
-    }))
+    });
+    crate::orphaned::warn(inner, app, &cache, &settings.tracking, &mut comparison);
+    Ok(comparison)
 }
 
 async fn write_status(
@@ -246,7 +255,18 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
     let refresh_kind = app.metadata.annotation(REFRESH).map(str::to_string);
     let hard = refresh_kind.as_deref() == Some("hard");
     let now = now_rfc3339();
-    let result = desired(inner, &app, None, hard).await;
+    let cluster = match cluster_of(inner, &app) {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => {
+            inner.refresh_queue.add_after(name, Duration::from_secs(1));
+            return;
+        }
+        Err(e) => Err(e),
+    };
+    let result = match &cluster {
+        Ok(c) => desired(inner, &app, c, None, hard).await,
+        Err(e) => Err(e.clone()),
+    };
     let mut extra = Vec::new();
     let mut revision = None;
     let mut source_type = None;
@@ -256,7 +276,10 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
             revision = Some(d.generated.revision.clone());
             source_type = d.generated.source_type;
             desired_count = d.objects.len();
-            compare_app(inner, &app, &d.objects)
+            match &cluster {
+                Ok(c) => compare_app(inner, &app, &c.state, &d.objects),
+                Err((_, m)) => Err(m.clone()),
+            }
         }
         Err((ApplicationConditionType::ComparisonError, message)) => Err(message.clone()),
         Err((kind, message)) => {

@@ -23,6 +23,8 @@ pub struct ControllerConfig {
     pub self_heal_backoff: (Duration, u32, Duration),
     /// Field manager for server-side apply.
     pub field_manager: String,
+    /// Connecting to and probing destination clusters.
+    pub cluster_timings: crate::registry::ClusterTimings,
 }
 
 impl Default for ControllerConfig {
@@ -35,6 +37,7 @@ impl Default for ControllerConfig {
             poll_interval: Duration::from_millis(250),
             self_heal_backoff: (Duration::from_secs(2), 3, Duration::from_secs(300)),
             field_manager: "capstan-controller".to_string(),
+            cluster_timings: crate::registry::ClusterTimings::default(),
         }
     }
 }
@@ -52,6 +55,8 @@ pub struct RuntimeSettings {
     pub reconciliation: Duration,
     /// `timeout.reconciliation.jitter`.
     pub jitter: Duration,
+    /// `cluster.inClusterEnabled`.
+    pub in_cluster_enabled: bool,
 }
 
 impl Default for RuntimeSettings {
@@ -62,6 +67,7 @@ impl Default for RuntimeSettings {
             health: HealthOverrides::default(),
             reconciliation: Duration::from_secs(120),
             jitter: Duration::from_secs(60),
+            in_cluster_enabled: true,
         }
     }
 }
@@ -89,6 +95,7 @@ impl RuntimeSettings {
             health,
             reconciliation: cm.reconciliation_timeout,
             jitter: cm.reconciliation_jitter,
+            in_cluster_enabled: cm.in_cluster_enabled,
         })
     }
 }

@@ -2,8 +2,8 @@
 
 use capstan_types::{
     AppHealthStatus, Application, ApplicationCondition, ApplicationConditionType,
-    ApplicationSourceType, ApplicationStatus, ApplicationSummary, ComparedTo, ResourceHealth,
-    ResourceStatus, SyncStatus, SyncStatusCode,
+    ApplicationSourceType, ApplicationStatus, ApplicationSummary, ComparedTo, OperationPhase,
+    ResourceHealth, ResourceStatus, SyncStatus, SyncStatusCode,
 };
 use serde_json::Value;
 
@@ -102,6 +102,32 @@ fn external_urls(obj: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Argo CD's SyncError for an automated application whose last sync of the current revision failed
+/// (after its retries): auto-sync does not try that revision again, and says so.
+fn failed_sync_condition(
+    app: &Application,
+    sync_status: SyncStatusCode,
+    revision: Option<&str>,
+) -> Option<(ApplicationConditionType, String)> {
+    let automated = app.spec.sync_policy.as_ref()?.automated.as_ref()?;
+    if automated.enabled == Some(false) || app.operation.is_some() {
+        return None;
+    }
+    let state = app.status.as_ref()?.operation_state.as_ref()?;
+    let revision = revision?;
+    let failed = state.phase.is_completed() && state.phase != OperationPhase::Succeeded;
+    let same = state.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(revision);
+    (sync_status == SyncStatusCode::OutOfSync && failed && same).then(|| {
+        (
+            ApplicationConditionType::SyncError,
+            format!(
+                "Failed sync attempt to {revision}: {}",
+                state.message.as_deref().unwrap_or_default()
+            ),
+        )
+    })
+}
+
 /// The new status of `app` after a refresh. History and operation state are kept as they are.
 pub fn build_status(app: &Application, outcome: &RefreshOutcome<'_>) -> ApplicationStatus {
     let old = app.status.clone().unwrap_or_default();
@@ -118,6 +144,11 @@ pub fn build_status(app: &Application, outcome: &RefreshOutcome<'_>) -> Applicat
     match &outcome.comparison {
         Ok(cmp) => {
             new_conditions.extend(cmp.conditions.iter().cloned());
+            new_conditions.extend(failed_sync_condition(
+                app,
+                cmp.sync_status,
+                outcome.revision,
+            ));
             let mut summary_images = Vec::new();
             let mut urls = Vec::new();
             let resources: Vec<ResourceStatus> = cmp
@@ -305,5 +336,36 @@ mod tests {
         let conditions = status.conditions.unwrap();
         assert_eq!(conditions[0].type_, "ComparisonError");
         assert!(conditions[0].message.contains("bad.yaml:3:1"));
+    }
+
+    #[test]
+    fn failed_automated_revision_is_a_sync_error() {
+        let mut a: Application = capstan_types::decode(&json!({"metadata": {"name": "a"},
+            "spec": {"project": "default", "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"},
+                "source": {"repoURL": "https://x", "path": "p"}, "syncPolicy": {"automated": {}}},
+            "status": {"operationState": {"operation": {"sync": {}}, "phase": "Failed",
+                "message": "one or more objects failed to apply (retried 5 times).",
+                "startedAt": "2026-01-01T00:00:00Z", "syncResult": {"revision": "abc"}}}}))
+        .unwrap();
+        let cmp = comparison(SyncStatusCode::OutOfSync);
+        let outcome = |revision| RefreshOutcome {
+            comparison: Ok(&cmp),
+            revision: Some(revision),
+            source_type: None,
+            extra_conditions: vec![],
+            now: "2026-01-01T00:01:00Z",
+        };
+        let status = build_status(&a, &outcome("abc"));
+        let conditions = status.conditions.unwrap();
+        assert_eq!(conditions[0].type_, "SyncError");
+        assert_eq!(
+            conditions[0].message,
+            "Failed sync attempt to abc: one or more objects failed to apply (retried 5 times)."
+        );
+        // a new commit: no condition (auto-sync tries it)
+        assert!(build_status(&a, &outcome("def")).conditions.is_none());
+        // manual sync policy: no condition
+        a.spec.sync_policy = None;
+        assert!(build_status(&a, &outcome("abc")).conditions.is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! Harness: an embedded apiserver with Capstan's CRDs, a local Git repository, the in-process repo
 //! server and a controller, all started by the test (the pieces come from capstan-testkit).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,276 @@
+//! Retries of failed syncs and sync windows, on the embedded apiserver with a real Git repository.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+const LONG: Duration = Duration::from_secs(60);
+
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: NAME\ndata:\n  a: \"1\"\n";
+
+fn message(app: &Value) -> &str {
+    app.pointer("/status/operationState/message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn retry_count(app: &Value) -> i64 {
+    app.pointer("/status/operationState/retryCount")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+}
+
+async fn sync_with_retry(h: &Harness, name: &str, retry: Value) {
+    let rt = h
+        .client
+        .resolve("argoproj.io/v1alpha1", "Application")
+        .await
+        .unwrap();
+    h.client
+        .merge_patch(
+            &rt,
+            Some("argocd"),
+            name,
+            &json!({"operation": {"sync": {}, "initiatedBy": {"username": "test"}, "retry": retry}}),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_is_retried_with_backoff_and_succeeds_once_the_cause_is_gone() {
+    let h = Harness::start().await;
+    h.commit(&[("late/cm.yaml", &CM.replace("NAME", "late-cm"))], &[]);
+    // the destination namespace does not exist yet: the sync fails
+    h.apply(&h.application("late", "late", "late", json!({})))
+        .await;
+    h.wait_app("late", LONG, |a| sync_status(a) == "OutOfSync")
+        .await;
+    sync_with_retry(
+        &h,
+        "late",
+        json!({"limit": 3, "backoff": {"duration": "2s", "factor": 2, "maxDuration": "10s"}}),
+    )
+    .await;
+    let app = h
+        .wait_app("late", LONG, |a| {
+            message(a).contains("Retrying attempt #1 at")
+        })
+        .await;
+    assert_eq!(
+        op_phase(&app),
+        "Running",
+        "a pending retry keeps the operation running"
+    );
+    assert_eq!(retry_count(&app), 1);
+    assert!(app["status"]["operationState"]["finishedAt"].is_string());
+    assert!(
+        !app["operation"].is_null(),
+        "the operation stays until it ends"
+    );
+    // the cause goes away before the retry
+    h.apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "late"}}))
+        .await;
+    let app = h
+        .wait_app("late", LONG, |a| op_phase(a) == "Succeeded")
+        .await;
+    assert!(
+        retry_count(&app) >= 1,
+        "{}",
+        app["status"]["operationState"]
+    );
+    assert!(
+        h.get("v1", "ConfigMap", Some("late"), "late-cm")
+            .await
+            .is_some()
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_stop_at_the_limit_and_auto_sync_does_not_try_the_revision_again() {
+    let h = Harness::start().await;
+    let commit = h.commit(&[("never/cm.yaml", &CM.replace("NAME", "x"))], &[]);
+    // manual sync, one retry
+    h.apply(&h.application("manual", "never", "missing-ns", json!({})))
+        .await;
+    h.wait_app("manual", LONG, |a| sync_status(a) == "OutOfSync")
+        .await;
+    sync_with_retry(
+        &h,
+        "manual",
+        json!({"limit": 1, "backoff": {"duration": "1s"}}),
+    )
+    .await;
+    let app = h
+        .wait_app("manual", LONG, |a| op_phase(a) == "Failed")
+        .await;
+    assert!(
+        message(&app).ends_with("(retried 1 times)."),
+        "{}",
+        message(&app)
+    );
+    assert_eq!(retry_count(&app), 1);
+
+    // automated sync with one retry: after the failed attempts, no new operation for that commit
+    h.apply(&h.application(
+        "auto",
+        "never",
+        "missing-ns-too",
+        json!({"automated": {}, "retry": {"limit": 1, "backoff": {"duration": "1s"}}}),
+    ))
+    .await;
+    let app = h
+        .wait_app("auto", LONG, |a| {
+            a["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "SyncError"))
+        })
+        .await;
+    assert_eq!(op_phase(&app), "Failed");
+    assert_eq!(
+        app["status"]["operationState"]["operation"]["initiatedBy"]["automated"],
+        true
+    );
+    let condition = app["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "SyncError")
+        .unwrap();
+    let text = condition["message"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("Failed sync attempt to {commit}: ")),
+        "{text}"
+    );
+    let started = app["status"]["operationState"]["startedAt"].clone();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = h.app("auto").await;
+    assert!(later["operation"].is_null(), "no new automated sync");
+    assert_eq!(later["status"]["operationState"]["startedAt"], started);
+    h.shutdown().await;
+}
+
+fn windowed_project(windows: Value) -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+        "metadata": {"name": "windowed", "namespace": "argocd"},
+        "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
+            "syncWindows": windows}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deny_window_holds_automated_syncs_and_lets_manual_ones_through_with_manual_sync() {
+    let h = Harness::start().await;
+    h.commit(
+        &[
+            ("auto/cm.yaml", &CM.replace("NAME", "auto-cm")),
+            ("manual/cm.yaml", &CM.replace("NAME", "manual-cm")),
+        ],
+        &[],
+    );
+    // a deny window that is always open, with manual syncs allowed
+    h.apply(&windowed_project(
+        json!([{"kind": "deny", "schedule": "* * * * *",
+        "duration": "1h", "applications": ["*"], "manualSync": true}]),
+    ))
+    .await;
+    let in_project = |mut app: Value| {
+        app["spec"]["project"] = json!("windowed");
+        app
+    };
+    h.apply(&in_project(h.application(
+        "auto",
+        "auto",
+        "default",
+        json!({"automated": {}}),
+    )))
+    .await;
+    h.apply(&in_project(h.application(
+        "manual",
+        "manual",
+        "default",
+        json!({}),
+    )))
+    .await;
+    let app = h
+        .wait_app("auto", LONG, |a| {
+            message(a) == "Sync operation blocked by sync window"
+        })
+        .await;
+    assert_eq!(op_phase(&app), "Running");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "auto-cm")
+            .await
+            .is_none(),
+        "nothing applied while the window denies"
+    );
+    // a manual sync passes: the window allows manual syncs
+    h.wait_app("manual", LONG, |a| sync_status(a) == "OutOfSync")
+        .await;
+    h.sync("manual", false).await;
+    h.wait_app("manual", LONG, |a| op_phase(a) == "Succeeded")
+        .await;
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "manual-cm")
+            .await
+            .is_some()
+    );
+    // the window goes away: the held automated sync runs
+    h.apply(&windowed_project(json!([]))).await;
+    h.wait_app("auto", LONG, |a| {
+        op_phase(a) == "Succeeded" && sync_status(a) == "Synced"
+    })
+    .await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inactive_allow_window_blocks_manual_syncs_without_manual_sync() {
+    let h = Harness::start().await;
+    h.commit(&[("m/cm.yaml", &CM.replace("NAME", "m-cm"))], &[]);
+    // an allow window on 29 February at 03:00 for one minute: practically never open
+    h.apply(&windowed_project(
+        json!([{"kind": "allow", "schedule": "0 3 29 2 *",
+        "duration": "1m", "namespaces": ["default"]}]),
+    ))
+    .await;
+    let mut app = h.application("m", "m", "default", json!({}));
+    app["spec"]["project"] = json!("windowed");
+    h.apply(&app).await;
+    h.wait_app("m", LONG, |a| sync_status(a) == "OutOfSync")
+        .await;
+    h.sync("m", false).await;
+    let app = h
+        .wait_app("m", LONG, |a| {
+            message(a) == "Sync operation blocked by sync window"
+        })
+        .await;
+    assert_eq!(op_phase(&app), "Running");
+    // terminating a held operation ends it
+    let rt = h
+        .client
+        .resolve("argoproj.io/v1alpha1", "Application")
+        .await
+        .unwrap();
+    h.client
+        .merge_patch(
+            &rt,
+            Some("argocd"),
+            "m",
+            &json!({"status": {"operationState": {"phase": "Terminating"}}}),
+        )
+        .await
+        .unwrap();
+    let app = h.wait_app("m", LONG, |a| op_phase(a) == "Failed").await;
+    assert_eq!(message(&app), "Operation terminated");
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "m-cm")
+            .await
+            .is_none()
+    );
+    h.shutdown().await;
+}
