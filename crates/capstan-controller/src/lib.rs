@@ -13,6 +13,7 @@ mod controller;
 mod credentials;
 mod deletion;
 mod error;
+pub mod exclusions;
 mod manifests;
 mod operation;
 mod orphaned;
