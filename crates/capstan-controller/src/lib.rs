@@ -24,6 +24,7 @@ mod queue;
 mod refresh;
 mod registry;
 mod repo;
+mod respect;
 mod retry;
 mod settings;
 pub mod status;

@@ -288,7 +288,12 @@ async fn execute(
     {
         return fail(format!("FailOnSharedResource: {message}"));
     }
-    let items = plan_items(&desired.objects, &comparison);
+    let objects =
+        match crate::respect::apply_to(inner, app, &app_options, &desired.objects, &comparison) {
+            Ok(objects) => objects,
+            Err(message) => return fail(message),
+        };
+    let items = plan_items(&objects, &comparison);
     let input = PlanInput {
         items: &items,
         app_options: &app_options,
