@@ -7,6 +7,7 @@
 
 mod autosync;
 pub mod cache;
+mod client_apply;
 mod clusters;
 pub mod compare;
 mod controller;

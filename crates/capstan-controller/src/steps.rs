@@ -51,6 +51,15 @@ pub(crate) async fn execute_task(
                     obj["metadata"]["resourceVersion"] = rv;
                 }
                 client.replace(&obj, dry_run).await
+            } else if task.options.server_side_apply == Some(false) {
+                crate::client_apply::apply(
+                    cluster,
+                    target,
+                    task.live.as_ref(),
+                    dry_run,
+                    &inner.config.field_manager,
+                )
+                .await
             } else {
                 client
                     .apply(
@@ -419,7 +428,19 @@ pub(crate) async fn dry_run_all(
             dry_run: true,
             field_manager: Some(inner.config.field_manager.clone()),
         };
-        match cluster.client.apply(target, &options).await {
+        let outcome = if task.options.server_side_apply == Some(false) {
+            crate::client_apply::apply(
+                cluster,
+                target,
+                task.live.as_ref(),
+                true,
+                &inner.config.field_manager,
+            )
+            .await
+        } else {
+            cluster.client.apply(target, &options).await
+        };
+        match outcome {
             Ok(_) => {}
             Err(capstan_kube::KubeError::UnknownKind { .. })
                 if task.options.skip_dry_run_on_missing_resource

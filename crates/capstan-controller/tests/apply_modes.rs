@@ -117,3 +117,101 @@ async fn respect_ignore_differences_keeps_ignored_live_fields() {
         .await;
     h.shutdown().await;
 }
+
+async fn set_c(h: &Harness, name: &str) {
+    let rt = h.client.resolve("v1", "ConfigMap").await.unwrap();
+    h.client
+        .merge_patch(
+            &rt,
+            Some("default"),
+            name,
+            &json!({"data": {"c": "set by someone else"}}),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_side_apply_and_replace() {
+    let h = Harness::start().await;
+    h.commit(
+        &[
+            ("csa/cm.yaml", &cm("csa", "1", "1")),
+            ("rep/cm.yaml", &cm("rep", "1", "1")),
+        ],
+        &[],
+    );
+    h.apply(&h.application(
+        "csa",
+        "csa",
+        "default",
+        json!({"syncOptions": ["ServerSideApply=false"]}),
+    ))
+    .await;
+    h.apply(&h.application(
+        "rep",
+        "rep",
+        "default",
+        json!({"syncOptions": ["Replace=true"]}),
+    ))
+    .await;
+    for name in ["csa", "rep"] {
+        h.wait_app(name, LONG, |a| sync_status(a) == "OutOfSync")
+            .await;
+        sync_and_wait(&h, name).await;
+    }
+    // client-side apply: the last applied configuration is stored, no server-side apply entry
+    let live = h
+        .get("v1", "ConfigMap", Some("default"), "csa")
+        .await
+        .unwrap();
+    let stored: Value = serde_json::from_str(
+        live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .expect("last-applied-configuration"),
+    )
+    .unwrap();
+    assert_eq!(stored["data"], json!({"a": "1", "b": "1"}));
+    let applies = live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["manager"] == "capstan-controller" && m["operation"] == "Apply")
+        .count();
+    assert_eq!(
+        applies, 0,
+        "client-side apply does not use server-side apply"
+    );
+    h.wait_app("csa", LONG, |a| sync_status(a) == "Synced")
+        .await;
+    for name in ["csa", "rep"] {
+        set_c(&h, name).await;
+    }
+    // b removed from Git, a changed
+    h.commit(
+        &[
+            (
+                "csa/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"2\"\n",
+            ),
+            ("rep/cm.yaml", &cm("rep", "2", "1")),
+        ],
+        &[],
+    );
+    for name in ["csa", "rep"] {
+        refresh(&h, name).await;
+        h.wait_app(name, LONG, |a| sync_status(a) == "OutOfSync")
+            .await;
+        sync_and_wait(&h, name).await;
+    }
+    // three-way: b (removed from Git) is deleted, c (another writer's) stays
+    assert_eq!(
+        data(&h, "csa").await,
+        json!({"a": "2", "c": "set by someone else"})
+    );
+    // replace: the object is exactly what Git has
+    assert_eq!(data(&h, "rep").await, json!({"a": "2", "b": "1"}));
+    h.wait_app("csa", LONG, |a| sync_status(a) == "Synced")
+        .await;
+    h.shutdown().await;
+}

@@ -14,5 +14,5 @@ mod watch;
 pub use connect::{ClusterClient, ConnectOptions, install_crypto_provider};
 pub use discovery::ResourceType;
 pub use error::KubeError;
-pub use ops::{ApplyOptions, DeleteOptions};
+pub use ops::{ApplyOptions, DeleteOptions, PatchOptions};
 pub use watch::{WatchEvent, watch_resource};

@@ -20,6 +20,17 @@ pub struct ApplyOptions {
     pub field_manager: Option<String>,
 }
 
+/// Options of a [`ClusterClient::patch`].
+#[derive(Debug, Clone, Default)]
+pub struct PatchOptions {
+    /// A strategic merge patch (built-in kinds); otherwise a JSON merge patch.
+    pub strategic: bool,
+    /// Only validate (`dryRun=All`).
+    pub dry_run: bool,
+    /// Field manager (the client's default when None).
+    pub field_manager: Option<String>,
+}
+
 /// Options of a delete.
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOptions {
@@ -174,6 +185,36 @@ impl ClusterClient {
         self.api(rt, namespace)
             .patch(name, &params, &Patch::Merge(patch))
             .await
+            .map_err(|e| KubeError::from_kube(e, describe(rt, namespace, name), &self.server))
+            .and_then(to_value)
+    }
+
+    /// Strategic merge or JSON merge patch of one object, optionally as a dry run.
+    pub async fn patch(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &Value,
+        options: &PatchOptions,
+    ) -> Result<Value, KubeError> {
+        let params = PatchParams {
+            field_manager: Some(
+                options
+                    .field_manager
+                    .clone()
+                    .unwrap_or_else(|| self.options.field_manager.clone()),
+            ),
+            dry_run: options.dry_run,
+            ..Default::default()
+        };
+        let api = self.api(rt, namespace);
+        let result = if options.strategic {
+            api.patch(name, &params, &Patch::Strategic(patch)).await
+        } else {
+            api.patch(name, &params, &Patch::Merge(patch)).await
+        };
+        result
             .map_err(|e| KubeError::from_kube(e, describe(rt, namespace, name), &self.server))
             .and_then(to_value)
     }
