@@ -1,34 +1,163 @@
-//! Deletion of an application: its resources are deleted when a resources finalizer asks for it,
-//! then the finalizer is removed.
+//! Deletion of an application, one finalizer at a time as Argo CD does it:
+//! 1. `resources-finalizer.argocd.argoproj.io` (and `/foreground`, `/background`): the application's
+//!    resources are deleted (PostDelete hooks excepted); the finalizer goes once none is left.
+//! 2. `post-delete-finalizer.argocd.argoproj.io`: the PostDelete hooks of the application's source
+//!    are created and awaited; the finalizer goes once none is running.
+//! 3. `post-delete-finalizer.argocd.argoproj.io/cleanup`: the hooks are deleted as their delete
+//!    policies say (HookSucceeded when all succeeded, HookFailed when one failed); then it goes.
+//!
+//! When the last finalizer is gone, Kubernetes removes the Application.
+
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_kube::DeleteOptions;
-use capstan_types::annotations::finalizers;
-use capstan_types::{Application, ApplicationConditionType};
-use serde_json::json;
+use capstan_sync::{ResourceKey, delete_policies, hook_types};
+use capstan_types::annotations::{HELM_HOOK, finalizers};
+use capstan_types::{
+    Application, ApplicationConditionType, HealthStatus, HookDeletePolicy, HookType,
+};
+use serde_json::{Value, json};
 
+use crate::clusters::ClusterState;
 use crate::controller::Inner;
-use crate::refresh::{instance_of, patch_app};
+use crate::refresh::{cluster_of, desired, instance_of, patch_app};
 
-/// Deletes an application's resources when its finalizer asks for it, then removes the finalizer.
+/// The finalizer of the PostDelete hooks' cleanup.
+pub(crate) const POST_DELETE_CLEANUP: &str = "post-delete-finalizer.argocd.argoproj.io/cleanup";
+
+/// How often a deletion in progress looks again.
+const RECHECK: Duration = Duration::from_millis(500);
+
+/// True for a PostDelete hook (`argocd.argoproj.io/hook: PostDelete`, or Helm's `post-delete`).
+pub(crate) fn is_post_delete_hook(obj: &Value) -> bool {
+    hook_types(obj).contains(&HookType::PostDelete)
+        || obj
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(HELM_HOOK))
+            .and_then(Value::as_str)
+            == Some("post-delete")
+}
+
+/// The health that decides whether a hook still runs (none: done).
+fn hook_health(obj: &Value, overrides: &capstan_health::HealthOverrides) -> HealthStatus {
+    capstan_health::assess(obj, overrides).map_or(HealthStatus::Healthy, |h| h.status)
+}
+
+/// What the cleanup step does with the live hooks: the ones to delete (by the delete policies and
+/// the hooks' aggregated health), and whether it has to wait.
+pub(crate) fn cleanup_plan(
+    hooks: &[Arc<Value>],
+    overrides: &capstan_health::HealthOverrides,
+) -> (Vec<Arc<Value>>, bool) {
+    let aggregated =
+        hooks
+            .iter()
+            .map(|h| hook_health(h, overrides))
+            .fold(HealthStatus::Healthy, |worst, h| {
+                if h.severity() > worst.severity() {
+                    h
+                } else {
+                    worst
+                }
+            });
+    let mut delete = Vec::new();
+    let mut pending = false;
+    for hook in hooks {
+        let wanted = delete_policies(hook).iter().any(|p| match p {
+            HookDeletePolicy::HookSucceeded => aggregated == HealthStatus::Healthy,
+            HookDeletePolicy::HookFailed => aggregated == HealthStatus::Degraded,
+            HookDeletePolicy::BeforeHookCreation => false,
+        });
+        if wanted {
+            pending = true;
+            if hook.pointer("/metadata/deletionTimestamp").is_none() {
+                delete.push(hook.clone());
+            }
+        }
+    }
+    (delete, pending)
+}
+
+fn without(list: &[String], finalizer: &str) -> Vec<String> {
+    list.iter().filter(|f| *f != finalizer).cloned().collect()
+}
+
+async fn set_finalizers(inner: &Inner, app: &Application, kept: Vec<String>) {
+    let patch = json!({"metadata": {"finalizers": kept}});
+    if let Err(err) = patch_app(inner, app.name(), &patch).await {
+        tracing::warn!(app = app.name(), %err, "updating the finalizers failed");
+        inner
+            .refresh_queue
+            .add_after(app.name(), Duration::from_secs(1));
+    }
+}
+
+async fn delete_object(
+    cluster: &ClusterState,
+    obj: &Value,
+    propagation: &str,
+) -> Result<(), String> {
+    let client = &cluster.client;
+    let (rt, ns, name) = client.locate(obj).await.map_err(|e| e.to_string())?;
+    let options = DeleteOptions {
+        propagation: Some(propagation.into()),
+        dry_run: false,
+    };
+    client
+        .delete(&rt, ns.as_deref(), &name, &options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Adds the PostDelete finalizers to an application whose source has PostDelete hooks, and
+/// removes them when it has none any more, as Argo CD does after each comparison.
+pub(crate) async fn sync_post_delete_finalizers(
+    inner: &Inner,
+    app: &Application,
+    desired: &[Value],
+) {
+    if app.metadata.deletion_timestamp.is_some() {
+        return;
+    }
+    let has_hooks = desired.iter().any(is_post_delete_hook);
+    let list = app.metadata.finalizers.clone().unwrap_or_default();
+    let has = |f: &str| list.iter().any(|x| x == f);
+    if has(finalizers::POST_DELETE) == has_hooks && has(POST_DELETE_CLEANUP) == has_hooks {
+        return;
+    }
+    let mut kept: Vec<String> = list
+        .iter()
+        .filter(|f| *f != finalizers::POST_DELETE && *f != POST_DELETE_CLEANUP)
+        .cloned()
+        .collect();
+    if has_hooks {
+        kept.push(finalizers::POST_DELETE.to_string());
+        kept.push(POST_DELETE_CLEANUP.to_string());
+    }
+    set_finalizers(inner, app, kept).await;
+}
+
+/// Runs the next deletion step of an application whose deletion was requested.
 pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
     let list = app.metadata.finalizers.clone().unwrap_or_default();
-    let ours = [
+    let resources = [
         finalizers::RESOURCES,
         finalizers::RESOURCES_FOREGROUND,
         finalizers::RESOURCES_BACKGROUND,
     ];
-    let Some(finalizer) = list.iter().find(|f| ours.contains(&f.as_str())).cloned() else {
+    let cascade = list
+        .iter()
+        .find(|f| resources.contains(&f.as_str()))
+        .cloned();
+    let post_delete = list.iter().any(|f| f == finalizers::POST_DELETE);
+    let cleanup = list.iter().any(|f| f == POST_DELETE_CLEANUP);
+    if cascade.is_none() && !post_delete && !cleanup {
         return;
-    };
-    let propagation = if finalizer == finalizers::RESOURCES_BACKGROUND {
-        "Background"
-    } else {
-        "Foreground"
-    };
-    let cluster = match crate::refresh::cluster_of(inner, app) {
-        Ok(Some(resolved)) => Some(resolved.state),
+    }
+    let cluster = match cluster_of(inner, app) {
+        Ok(Some(resolved)) => Some(resolved),
         Ok(None) => {
             inner
                 .refresh_queue
@@ -37,7 +166,7 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
         }
         Err((ApplicationConditionType::InvalidSpecError, message)) => {
             // no such cluster: nothing of the application can be deleted; as Argo CD, let it go
-            tracing::warn!(app = app.name(), %message, "destination unknown; removing the finalizer without deleting resources");
+            tracing::warn!(app = app.name(), %message, "destination unknown; removing the finalizers without deleting resources");
             None
         }
         Err((_, message)) => {
@@ -48,46 +177,188 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
             return;
         }
     };
+    let Some(resolved) = cluster else {
+        let ours: Vec<&str> = resources
+            .iter()
+            .copied()
+            .chain([finalizers::POST_DELETE, POST_DELETE_CLEANUP])
+            .collect();
+        let kept = list
+            .iter()
+            .filter(|f| !ours.contains(&f.as_str()))
+            .cloned()
+            .collect();
+        set_finalizers(inner, app, kept).await;
+        return;
+    };
+    let state = resolved.state.clone();
     let instance = instance_of(inner, app);
-    let tracked = cluster
-        .as_ref()
-        .and_then(|c| c.cache.read().ok().map(|c| c.tracked_by(&instance)))
+    let tracked = state
+        .cache
+        .read()
+        .map(|c| c.tracked_by(&instance))
         .unwrap_or_default();
-    let mut remaining = 0;
-    for live in &tracked {
-        if live.pointer("/metadata/deletionTimestamp").is_some() {
-            remaining += 1;
-            continue;
-        }
-        let Some(client) = cluster.as_ref().map(|c| &c.client) else {
-            break;
+    if let Some(finalizer) = cascade {
+        let propagation = if finalizer == finalizers::RESOURCES_BACKGROUND {
+            "Background"
+        } else {
+            "Foreground"
         };
-        match client.locate(live).await {
-            Ok((rt, ns, n)) => {
-                let options = DeleteOptions {
-                    propagation: Some(propagation.into()),
-                    dry_run: false,
-                };
-                if let Err(err) = client.delete(&rt, ns.as_deref(), &n, &options).await {
-                    tracing::warn!(app = app.name(), resource = %n, %err, "deleting a resource failed");
-                }
-                remaining += 1;
+        let mut remaining = 0;
+        for live in tracked.iter().filter(|o| !is_post_delete_hook(o)) {
+            remaining += 1;
+            if live.pointer("/metadata/deletionTimestamp").is_some() {
+                continue;
             }
-            Err(err) => tracing::warn!(app = app.name(), %err, "cannot delete a resource"),
+            if let Err(err) = delete_object(&state, live, propagation).await {
+                tracing::warn!(app = app.name(), %err, "deleting a resource failed");
+            }
         }
-    }
-    if remaining > 0 {
-        inner
-            .refresh_queue
-            .add_after(app.name(), Duration::from_millis(500));
+        if remaining > 0 {
+            inner.refresh_queue.add_after(app.name(), RECHECK);
+            return;
+        }
+        set_finalizers(inner, app, without(&list, &finalizer)).await;
         return;
     }
-    let kept: Vec<&String> = list.iter().filter(|f| **f != finalizer).collect();
-    let patch = json!({"metadata": {"finalizers": kept}});
-    if let Err(err) = patch_app(inner, app.name(), &patch).await {
-        tracing::warn!(app = app.name(), %err, "removing the finalizer failed");
-        inner
-            .refresh_queue
-            .add_after(app.name(), Duration::from_secs(1));
+    let overrides = inner
+        .settings
+        .read()
+        .map(|s| s.health.clone())
+        .unwrap_or_default();
+    let live_hooks: Vec<Arc<Value>> = tracked
+        .iter()
+        .filter(|o| is_post_delete_hook(o))
+        .cloned()
+        .collect();
+    if post_delete {
+        match run_post_delete_hooks(inner, app, &resolved, &live_hooks, &overrides).await {
+            Ok(true) => set_finalizers(inner, app, without(&list, finalizers::POST_DELETE)).await,
+            Ok(false) => inner.refresh_queue.add_after(app.name(), RECHECK),
+            Err(message) => {
+                tracing::warn!(app = app.name(), %message, "PostDelete hooks cannot run");
+                let condition = json!({"status": {"conditions": [{"type": "DeletionError",
+                    "message": message, "lastTransitionTime": crate::refresh::now_rfc3339()}]}});
+                if let Err(err) = patch_app(inner, app.name(), &condition).await {
+                    tracing::warn!(app = app.name(), %err, "recording the deletion error failed");
+                }
+                inner
+                    .refresh_queue
+                    .add_after(app.name(), Duration::from_secs(5));
+            }
+        }
+        return;
+    }
+    // cleanup
+    let (to_delete, pending) = cleanup_plan(&live_hooks, &overrides);
+    for hook in &to_delete {
+        if let Err(err) = delete_object(&state, hook, "Background").await {
+            tracing::warn!(app = app.name(), %err, "deleting a PostDelete hook failed");
+        }
+    }
+    if pending {
+        inner.refresh_queue.add_after(app.name(), RECHECK);
+        return;
+    }
+    set_finalizers(inner, app, without(&list, POST_DELETE_CLEANUP)).await;
+}
+
+/// Creates the PostDelete hooks that do not exist yet and reports whether all of them finished.
+async fn run_post_delete_hooks(
+    inner: &Inner,
+    app: &Application,
+    resolved: &crate::registry::Resolved,
+    live_hooks: &[Arc<Value>],
+    overrides: &capstan_health::HealthOverrides,
+) -> Result<bool, String> {
+    let rendered = desired(inner, app, resolved, None, false)
+        .await
+        .map_err(|(_, message)| format!("rendering the PostDelete hooks: {message}"))?;
+    let running: HashSet<ResourceKey> = live_hooks.iter().map(|h| ResourceKey::of(h)).collect();
+    let mut created = 0;
+    for hook in rendered.objects.iter().filter(|o| is_post_delete_hook(o)) {
+        if running.contains(&ResourceKey::of(hook)) {
+            continue;
+        }
+        match resolved.state.client.create(hook, false).await {
+            Ok(_) => created += 1,
+            Err(err) if err.to_string().contains("already exists") => {}
+            Err(err) => {
+                return Err(format!(
+                    "creating PostDelete hook {}: {err}",
+                    ResourceKey::of(hook)
+                ));
+            }
+        }
+    }
+    if created > 0 {
+        tracing::info!(app = app.name(), created, "created PostDelete hooks");
+        return Ok(false);
+    }
+    let running = live_hooks
+        .iter()
+        .filter(|h| hook_health(h, overrides) == HealthStatus::Progressing)
+        .count();
+    Ok(running == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(name: &str, condition: Option<&str>, policy: Option<&str>) -> Arc<Value> {
+        let mut obj = json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "annotations": {"argocd.argoproj.io/hook": "PostDelete"}},
+            "status": {}});
+        if let Some(c) = condition {
+            obj["status"]["conditions"] = json!([{"type": c, "status": "True"}]);
+        }
+        if let Some(p) = policy {
+            obj["metadata"]["annotations"]["argocd.argoproj.io/hook-delete-policy"] = json!(p);
+        }
+        Arc::new(obj)
+    }
+
+    #[test]
+    fn post_delete_hooks_are_recognised() {
+        assert!(is_post_delete_hook(&job("a", None, None)));
+        let helm = json!({"metadata": {"annotations": {"helm.sh/hook": "post-delete"}}});
+        assert!(is_post_delete_hook(&helm));
+        let pre = json!({"metadata": {"annotations": {"argocd.argoproj.io/hook": "PreSync"}}});
+        assert!(!is_post_delete_hook(&pre));
+    }
+
+    #[test]
+    fn cleanup_follows_the_delete_policies_and_the_aggregated_health() {
+        let overrides = capstan_health::HealthOverrides::default();
+        // all succeeded: HookSucceeded hooks are deleted, the others stay
+        let hooks = vec![
+            job("ok", Some("Complete"), Some("HookSucceeded")),
+            job("kept", Some("Complete"), None),
+        ];
+        let (delete, pending) = cleanup_plan(&hooks, &overrides);
+        assert_eq!(delete.len(), 1);
+        assert_eq!(delete[0]["metadata"]["name"], "ok");
+        assert!(pending);
+        // one failed: HookFailed hooks are deleted, HookSucceeded ones stay
+        let hooks = vec![
+            job("ok", Some("Complete"), Some("HookSucceeded")),
+            job("bad", Some("Failed"), Some("HookFailed")),
+        ];
+        let (delete, _) = cleanup_plan(&hooks, &overrides);
+        let names: Vec<&str> = delete
+            .iter()
+            .map(|h| h["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["bad"]);
+        // nothing to delete: done
+        let (delete, pending) = cleanup_plan(&[job("kept", Some("Complete"), None)], &overrides);
+        assert!(delete.is_empty() && !pending);
+        // a hook being deleted counts as Progressing (pending deletion), as in Argo CD: nothing
+        // matches the policies, nothing is deleted again
+        let mut going = (*job("ok", Some("Complete"), Some("HookSucceeded"))).clone();
+        going["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        let (delete, pending) = cleanup_plan(&[Arc::new(going)], &overrides);
+        assert!(delete.is_empty() && !pending);
     }
 }

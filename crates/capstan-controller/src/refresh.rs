@@ -309,6 +309,9 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
         inner.refresh_queue.add_after(name, Duration::from_secs(2));
         return;
     }
+    if let Ok(d) = &result {
+        crate::deletion::sync_post_delete_finalizers(inner, &app, &d.objects).await;
+    }
     if refresh_kind.is_some() {
         let patch = json!({"metadata": {"annotations": {REFRESH: null}}});
         if let Err(err) = patch_app(inner, name, &patch).await {
