@@ -10,12 +10,15 @@
 
 pub mod auth;
 pub mod body;
+pub mod cache;
+pub mod connection;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod project_checks;
 pub mod rbac;
 pub mod routes;
+pub mod selector;
 pub mod state;
 pub mod tls;
 
@@ -152,6 +155,7 @@ pub async fn start(
     let cancel = CancellationToken::new();
     let state = AppState::new(client, config, generator, cancel.clone()).await?;
     state.spawn_settings_watch();
+    state.spawn_app_cache();
     let listener = tokio::net::TcpListener::bind(listen.api)
         .await
         .map_err(|source| ServerError::Bind {

@@ -214,9 +214,53 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "get",
         "/api/v1/applications/{name}/managed-resources",
         "ApplicationService",
-        "Managed resources with diffs",
+        "Managed resources with diffs (the app's and argocd-cm's ignoreDifferences)",
         None,
-        "ManagedResourcesResponse"
+        "ManagedResourcesResponse",
+        ["serverSideDiff"]
+    ),
+    ep!(
+        "get",
+        "/api/v1/applications/{name}/resource/actions",
+        "ApplicationService",
+        "Actions available on a managed resource",
+        None,
+        "ResourceActionsListResponse",
+        ["namespace", "resourceName", "version", "group", "kind"]
+    ),
+    ep!(
+        "post",
+        "/api/v1/applications/{name}/resource/actions",
+        "ApplicationService",
+        "Run a resource action (body: the action name)",
+        Some("ActionName"),
+        "Empty",
+        ["namespace", "resourceName", "version", "group", "kind"]
+    ),
+    ep!(
+        "post",
+        "/api/v1/applications/{name}/resource/actions/v2",
+        "ApplicationService",
+        "Run a resource action with parameters",
+        Some("ResourceActionRunRequestV2"),
+        "Empty"
+    ),
+    ep!(
+        "get",
+        "/api/v1/applications/{name}/pods/{pod}/logs",
+        "ApplicationService",
+        "Log of a Pod of the application (newline-delimited entries)",
+        None,
+        "LogEntry",
+        [
+            "namespace",
+            "container",
+            "tailLines",
+            "sinceSeconds",
+            "sinceTime",
+            "previous",
+            "timestamps"
+        ]
     ),
     ep!(
         "get",
@@ -432,6 +476,9 @@ fn definitions() -> Value {
         "EventList",
         "ApplicationTree",
         "ManagedResourcesResponse",
+        "ResourceActionsListResponse",
+        "ResourceActionRunRequestV2",
+        "LogEntry",
         "Settings",
         "WebhookPayload",
         "AccountList",
@@ -446,6 +493,7 @@ fn definitions() -> Value {
         d.insert(name.to_string(), free.clone());
     }
     d.insert("Empty".into(), json!({"type": "object"}));
+    d.insert("ActionName".into(), json!({"type": "string"}));
     d.insert(
         "Version".into(),
         object(&[("Version", "string"), ("Platform", "string")]),

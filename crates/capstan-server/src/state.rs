@@ -12,8 +12,10 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Principal;
 use crate::auth::password;
 use crate::auth::ratelimit::{Limits, LoginLimiter};
+use crate::cache::{AppCache, AppFilter, CachedApp, Snapshot};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -94,6 +96,10 @@ pub struct Inner {
     pub generator: Option<Arc<dyn ManifestGenerator>>,
     /// Cancelled at shutdown (ends watch streams).
     pub shutdown: CancellationToken,
+    /// Every Application, kept current by a watch ([`AppState::spawn_app_cache`]).
+    pub apps: Arc<AppCache>,
+    /// Repository and cluster connection tests.
+    pub connections: crate::connection::Connections,
 }
 
 impl std::ops::Deref for AppState {
@@ -145,6 +151,8 @@ impl AppState {
             metrics: Metrics::default(),
             generator,
             shutdown,
+            apps: Arc::new(AppCache::default()),
+            connections: Default::default(),
         }));
         state.bootstrap().await?;
         Ok(state)
@@ -277,6 +285,72 @@ impl AppState {
             Err(e) if e.is_conflict() => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Starts the watch that feeds the Application cache (ends at shutdown).
+    pub fn spawn_app_cache(&self) {
+        self.apps.spawn_watch(
+            self.client.clone(),
+            self.types.app.clone(),
+            self.config.namespace.clone(),
+            self.shutdown.clone(),
+        );
+    }
+
+    /// The Applications `principal` may `get` that pass `filter`, sorted by name, from the cache
+    /// (waiting up to 10 s for its initial list; after that the cluster is listed directly). This is
+    /// what `GET /api/v1/applications` answers, and what the web UI pages over.
+    pub async fn visible_applications(
+        &self,
+        principal: &Principal,
+        filter: &AppFilter,
+    ) -> Result<Snapshot, ApiError> {
+        let snapshot = match self.apps.query(filter) {
+            Some(s) => s,
+            None if self
+                .apps
+                .wait_synced(std::time::Duration::from_secs(10))
+                .await =>
+            {
+                self.apps.query(filter).unwrap_or(Snapshot {
+                    apps: Vec::new(),
+                    resource_version: String::new(),
+                })
+            }
+            None => {
+                let (items, rv) = self
+                    .client
+                    .list(&self.types.app, Some(&self.config.namespace), None)
+                    .await?;
+                let mut apps: Vec<Arc<CachedApp>> = items
+                    .into_iter()
+                    .map(|v| Arc::new(CachedApp::new(v)))
+                    .filter(|a| filter.matches(a))
+                    .collect();
+                apps.sort_by(|a, b| a.name.cmp(&b.name));
+                Snapshot {
+                    apps,
+                    resource_version: rv,
+                }
+            }
+        };
+        let authorizer = crate::rbac::Authorizer::new(self, principal).await?;
+        let mut object = String::new();
+        let apps = snapshot
+            .apps
+            .into_iter()
+            .filter(|a| {
+                object.clear();
+                object.push_str(&a.project);
+                object.push('/');
+                object.push_str(&a.name);
+                authorizer.allows("applications", "get", &object)
+            })
+            .collect();
+        Ok(Snapshot {
+            apps,
+            resource_version: snapshot.resource_version,
+        })
     }
 
     /// Keeps the settings current: reloads when `argocd-cm`, `argocd-rbac-cm` or `argocd-secret`

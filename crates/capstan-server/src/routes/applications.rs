@@ -8,13 +8,17 @@ use capstan_types::annotations::finalizers;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use axum::response::{IntoResponse, Response};
+
 use crate::auth::Principal;
 use crate::auth::session::Auth;
 use crate::body::JsonBody;
+use crate::cache::AppFilter;
 use crate::error::{ApiError, ApiResult};
 use crate::project_checks;
 use crate::rbac;
 use crate::routes::{query_all, query_one, query_pairs};
+use crate::selector::LabelSelector;
 use crate::state::AppState;
 
 /// The project of an Application (`default` when unset).
@@ -46,6 +50,33 @@ pub async fn load(state: &AppState, name: &str) -> ApiResult<Value> {
         .ok_or_else(|| ApiError::NotFound(format!("applications.argoproj.io \"{name}\" not found")))
 }
 
+/// Reads an Application from the Application cache (from the cluster while the cache is not synced).
+pub async fn load_cached(state: &AppState, name: &str) -> ApiResult<Value> {
+    match state.apps.get(name) {
+        Some(Some(app)) => Ok(app.value.clone()),
+        // not in the cache: it may have been created a moment ago by another server
+        _ => load(state, name).await,
+    }
+}
+
+/// Like [`load_authorized`], from the Application cache (for reads).
+pub async fn load_cached_authorized(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    action: &str,
+) -> ApiResult<Value> {
+    let app = load_cached(state, name).await?;
+    rbac::enforce(state, p, "applications", action, &rbac_object(&app)).await?;
+    Ok(app)
+}
+
+/// Stores a written Application in the cache too, so that a read right after sees it.
+pub fn written(state: &AppState, app: Value) -> Json<Value> {
+    state.apps.apply(app.clone());
+    Json(app)
+}
+
 /// Reads an Application the caller may `action`. A caller who may not even `get` it is told it
 /// does not exist only when it really does not; otherwise the answer is 403 naming the permission.
 pub async fn load_authorized(
@@ -71,69 +102,53 @@ fn check_namespace(state: &AppState, pairs: &[(String, String)]) -> ApiResult<()
     }
 }
 
-fn same_repo(a: &str, b: &str) -> bool {
-    let n = |s: &str| {
-        s.trim()
-            .trim_end_matches('/')
-            .trim_end_matches(".git")
-            .to_lowercase()
-    };
-    n(a) == n(b)
+/// The filters of a list or stream request (`name`, `projects`/`project`, `repo`, `selector`).
+pub fn filter_from_query(pairs: &[(String, String)]) -> ApiResult<AppFilter> {
+    let mut projects = query_all(pairs, "projects");
+    projects.extend(query_all(pairs, "project"));
+    let selector = query_one(pairs, "selector").unwrap_or_default();
+    Ok(AppFilter {
+        name: query_one(pairs, "name").filter(|s| !s.is_empty()),
+        projects,
+        repo: query_one(pairs, "repo").filter(|s| !s.is_empty()),
+        selector: LabelSelector::parse(&selector)
+            .map_err(|e| ApiError::InvalidArgument(e.to_string()))?,
+    })
 }
 
-/// `GET /api/v1/applications?projects=&selector=&name=&repo=`: the Applications the caller may get.
+/// `GET /api/v1/applications?projects=&selector=&name=&repo=`: the Applications the caller may get,
+/// sorted by name, from the Application cache; the answer is assembled from each Application's
+/// stored JSON text.
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let pairs = query_pairs(query.as_deref());
     check_namespace(&state, &pairs)?;
-    let mut projects = query_all(&pairs, "projects");
-    projects.extend(query_all(&pairs, "project"));
-    let selector = query_one(&pairs, "selector").filter(|s| !s.is_empty());
-    let name = query_one(&pairs, "name").filter(|s| !s.is_empty());
-    let repo = query_one(&pairs, "repo").filter(|s| !s.is_empty());
-    let (items, rv) = state
-        .client
-        .list(
-            &state.types.app,
-            Some(&state.config.namespace),
-            selector.as_deref(),
-        )
-        .await
-        .map_err(|e| match e {
-            capstan_kube::KubeError::Api { code: 400, .. } => {
-                ApiError::InvalidArgument(format!("invalid selector: {e}"))
-            }
-            other => other.into(),
-        })?;
-    let mut out = Vec::with_capacity(items.len());
-    for app in items {
-        if let Some(n) = &name
-            && app.pointer("/metadata/name").and_then(Value::as_str) != Some(n.as_str())
-        {
-            continue;
+    let filter = filter_from_query(&pairs)?;
+    let snapshot = state.visible_applications(&p, &filter).await?;
+    let size: usize = snapshot.apps.iter().map(|a| a.json.len() + 1).sum();
+    let mut body = Vec::with_capacity(size + 64);
+    body.extend_from_slice(b"{\"metadata\":{\"resourceVersion\":");
+    body.extend_from_slice(
+        Value::String(snapshot.resource_version)
+            .to_string()
+            .as_bytes(),
+    );
+    body.extend_from_slice(b"},\"items\":[");
+    for (i, app) in snapshot.apps.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
         }
-        if !projects.is_empty() && !projects.contains(&project_of(&app)) {
-            continue;
-        }
-        if let Some(r) = &repo {
-            let spec = &app["spec"];
-            if !project_checks::sources(spec)
-                .iter()
-                .any(|s| same_repo(s["repoURL"].as_str().unwrap_or_default(), r))
-            {
-                continue;
-            }
-        }
-        if rbac::allowed(&state, &p, "applications", "get", &rbac_object(&app)).await? {
-            out.push(app);
-        }
+        body.extend_from_slice(&app.json);
     }
-    Ok(Json(
-        json!({"metadata": {"resourceVersion": rv}, "items": out}),
-    ))
+    body.extend_from_slice(b"]}");
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/applications/{name}` (`?refresh=normal|hard` asks the controller to refresh).
@@ -145,7 +160,7 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(query.as_deref());
     check_namespace(&state, &pairs)?;
-    let app = load_authorized(&state, &p, &name, "get").await?;
+    let app = load_cached_authorized(&state, &p, &name, "get").await?;
     if let Some(kind) = query_one(&pairs, "refresh").filter(|k| k == "normal" || k == "hard") {
         let patch =
             json!({"metadata": {"annotations": {capstan_types::annotations::REFRESH: kind}}});
@@ -158,7 +173,7 @@ pub async fn get_one(
                 &patch,
             )
             .await?;
-        return Ok(Json(app));
+        return Ok(written(&state, app));
     }
     Ok(Json(app))
 }
@@ -276,7 +291,10 @@ pub async fn create(
                 updated["metadata"][key] = v.clone();
             }
         }
-        return Ok(Json(state.client.replace(&updated, false).await?));
+        return Ok(written(
+            &state,
+            state.client.replace(&updated, false).await?,
+        ));
     }
     let created = state.client.create(&app, false).await.map_err(|e| {
         if e.is_conflict() {
@@ -286,7 +304,7 @@ pub async fn create(
         }
     })?;
     tracing::info!(app = %name, user = %p.subject, "application created");
-    Ok(Json(created))
+    Ok(written(&state, created))
 }
 
 async fn store_update(
@@ -303,7 +321,7 @@ async fn store_update(
         rbac::enforce(state, p, "applications", "override", &rbac_object(&new)).await?;
     }
     validate(state, &new).await?;
-    Ok(Json(state.client.replace(&new, false).await?))
+    Ok(written(state, state.client.replace(&new, false).await?))
 }
 
 /// `PUT /api/v1/applications/{name}`: replaces spec, labels, annotations and finalizers.
@@ -426,7 +444,7 @@ pub async fn delete(
         );
     }
     let ns = state.config.namespace.clone();
-    state
+    let patched = state
         .client
         .merge_patch(
             &state.types.app,
@@ -435,10 +453,16 @@ pub async fn delete(
             &json!({"metadata": {"finalizers": list}}),
         )
         .await?;
+    state.apps.apply(patched);
     state
         .client
         .delete(&state.types.app, Some(&ns), &name, &Default::default())
         .await?;
+    match state.client.get(&state.types.app, Some(&ns), &name).await {
+        Ok(Some(app)) => state.apps.apply(app),
+        Ok(None) => state.apps.forget(&name),
+        Err(_) => {}
+    }
     tracing::info!(app = %name, user = %p.subject, cascade, "application deleted");
     Ok(Json(json!({})))
 }
@@ -547,7 +571,7 @@ pub async fn sync(
         )
         .await?;
     tracing::info!(app = %name, user = %p.subject, "sync requested");
-    Ok(Json(updated))
+    Ok(written(&state, updated))
 }
 
 /// `POST /api/v1/applications/{name}/rollback` body.
@@ -623,7 +647,7 @@ pub async fn rollback(
             &json!({"operation": operation}),
         )
         .await?;
-    Ok(Json(updated))
+    Ok(written(&state, updated))
 }
 
 /// `DELETE /api/v1/applications/{name}/operation`: asks the controller to terminate the running

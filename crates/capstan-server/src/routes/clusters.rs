@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::auth::session::Auth;
 use crate::body::JsonBody;
+use crate::connection::ConnectionState;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::routes::repositories::{same_url, secret_name};
@@ -22,7 +23,8 @@ fn rbac_object(c: &Cluster) -> String {
     }
 }
 
-fn public(c: &Cluster) -> Value {
+fn public(c: &Cluster, connection: &ConnectionState) -> Value {
+    let version = connection.server_version.clone().unwrap_or_default();
     json!({
         "server": c.server,
         "name": c.name,
@@ -36,7 +38,9 @@ fn public(c: &Cluster) -> Value {
                 "serverName": c.config.tls_client_config.server_name.clone().unwrap_or_default(),
             }
         },
-        "connectionState": {"status": "Unknown", "message": "connection state is reported by the controller"},
+        "connectionState": connection.to_json(),
+        "serverVersion": version,
+        "info": {"connectionState": connection.to_json(), "serverVersion": version},
     })
 }
 
@@ -67,14 +71,26 @@ async fn clusters(state: &AppState) -> ApiResult<Vec<Cluster>> {
     Ok(out)
 }
 
-/// `GET /api/v1/clusters`.
+async fn connection(state: &AppState, c: &Cluster, refresh: bool) -> ConnectionState {
+    state.connections.cluster(c, &state.client, refresh).await
+}
+
+/// `GET /api/v1/clusters`: each with its connection state (`GET /version` with its credentials,
+/// reused for a minute).
 pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
-    let mut items = Vec::new();
+    let mut visible = Vec::new();
     for c in clusters(&state).await? {
         if rbac::allowed(&state, &p, "clusters", "get", &rbac_object(&c)).await? {
-            items.push(public(&c));
+            visible.push(c);
         }
     }
+    let states =
+        futures::future::join_all(visible.iter().map(|c| connection(&state, c, false))).await;
+    let items: Vec<Value> = visible
+        .iter()
+        .zip(&states)
+        .map(|(c, s)| public(c, s))
+        .collect();
     Ok(Json(json!({"metadata": {}, "items": items})))
 }
 
@@ -99,7 +115,10 @@ pub async fn get_one(
     let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
     let c = find(&state, &server, id_type.as_deref()).await?;
     rbac::enforce(&state, &p, "clusters", "get", &rbac_object(&c)).await?;
-    Ok(Json(public(&c)))
+    let refresh =
+        query_one(&query_pairs(query.as_deref()), "forceRefresh").as_deref() == Some("true");
+    let connection = connection(&state, &c, refresh).await;
+    Ok(Json(public(&c, &connection)))
 }
 
 /// `POST /api/v1/clusters?upsert=`: body is Argo CD's Cluster (`server`, `name`, `config`,
@@ -184,7 +203,8 @@ pub async fn create(
         None => state.client.create(&secret, false).await?,
     };
     let c = Cluster::from_secret(&stored).map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
-    Ok(Json(public(&c)))
+    let connection = connection(&state, &c, true).await;
+    Ok(Json(public(&c, &connection)))
 }
 
 /// `DELETE /api/v1/clusters/{server}`.

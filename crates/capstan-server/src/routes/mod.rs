@@ -1,8 +1,11 @@
 //! The HTTP routes, one module per API group.
 
 pub mod account;
+pub mod actions;
 pub mod applications;
 pub mod clusters;
+pub mod logs;
+pub mod managed;
 pub mod projects;
 pub mod repositories;
 pub mod resources;
@@ -105,13 +108,25 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/applications/{name}/managed-resources",
-            get(resources::managed_resources),
+            get(managed::managed_resources),
         )
         .route(
             "/api/v1/applications/{name}/manifests",
             get(resources::manifests),
         )
         .route("/api/v1/applications/{name}/events", get(resources::events))
+        .route(
+            "/api/v1/applications/{name}/resource/actions",
+            get(actions::list).post(actions::run),
+        )
+        .route(
+            "/api/v1/applications/{name}/resource/actions/v2",
+            post(actions::run),
+        )
+        .route(
+            "/api/v1/applications/{name}/pods/{pod}/logs",
+            get(logs::pod_logs),
+        )
         .route("/api/v1/stream/applications", get(stream::applications))
         .route(
             "/api/v1/stream/applications/{name}/resource-tree",

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::auth::Principal;
 use crate::auth::session::Auth;
 use crate::body::JsonBody;
+use crate::connection::ConnectionState;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::routes::{query_one, query_pairs};
@@ -68,7 +69,7 @@ fn rbac_object(project: Option<&str>, url: &str) -> String {
     }
 }
 
-fn public_repo(r: &Repository) -> Value {
+fn public_repo(r: &Repository, connection: &ConnectionState) -> Value {
     let c = &r.creds;
     json!({
         "repo": c.url,
@@ -83,10 +84,7 @@ fn public_repo(r: &Repository) -> Value {
         "noProxy": c.no_proxy.clone().unwrap_or_default(),
         "forceHttpBasicAuth": c.force_http_basic_auth,
         "hasCredentials": r.creds.has_credentials(),
-        "connectionState": {
-            "status": "Unknown",
-            "message": "the connection is tested by the repo server when an application uses the repository",
-        },
+        "connectionState": connection.to_json(),
     })
 }
 
@@ -115,6 +113,14 @@ async fn labelled(state: &AppState, kind: &str) -> ApiResult<Vec<Value>> {
         .0)
 }
 
+async fn templates(state: &AppState) -> ApiResult<Vec<RepoCreds>> {
+    Ok(labelled(state, secret_type::REPO_CREDS)
+        .await?
+        .iter()
+        .filter_map(|s| RepoCreds::from_secret(s).ok())
+        .collect())
+}
+
 async fn repositories(state: &AppState) -> ApiResult<Vec<Repository>> {
     let mut out = Vec::new();
     for s in labelled(state, secret_type::REPOSITORY).await? {
@@ -126,24 +132,36 @@ async fn repositories(state: &AppState) -> ApiResult<Vec<Repository>> {
     Ok(out)
 }
 
-/// `GET /api/v1/repositories`.
-pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
+/// `GET /api/v1/repositories?forceRefresh=`: each with its connection state (tested with its
+/// credentials, reused for a minute unless `forceRefresh=true`).
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let refresh =
+        query_one(&query_pairs(query.as_deref()), "forceRefresh").as_deref() == Some("true");
+    let templates = templates(&state).await?;
     let mut items = Vec::new();
     for r in repositories(&state).await? {
         let object = rbac_object(r.creds.project.as_deref(), &r.creds.url);
         if rbac::allowed(&state, &p, "repositories", "get", &object).await? {
-            items.push(public_repo(&r));
+            let connection = state.connections.repository(&r, &templates, refresh).await;
+            items.push(public_repo(&r, &connection));
         }
     }
     Ok(Json(json!({"metadata": {}, "items": items})))
 }
 
-/// `GET /api/v1/repositories/{repo}` (URL-encoded).
+/// `GET /api/v1/repositories/{repo}?forceRefresh=` (URL-encoded).
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    let refresh =
+        query_one(&query_pairs(query.as_deref()), "forceRefresh").as_deref() == Some("true");
     let r = repositories(&state)
         .await?
         .into_iter()
@@ -157,7 +175,9 @@ pub async fn get_one(
         &rbac_object(r.creds.project.as_deref(), &r.creds.url),
     )
     .await?;
-    Ok(Json(public_repo(&r)))
+    let templates = templates(&state).await?;
+    let connection = state.connections.repository(&r, &templates, refresh).await;
+    Ok(Json(public_repo(&r, &connection)))
 }
 
 fn string_field(body: &Value, key: &str) -> Option<String> {
@@ -247,7 +267,9 @@ pub async fn create(
     .await?;
     let repo =
         Repository::from_secret(&stored).map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
-    Ok(Json(public_repo(&repo)))
+    let templates = templates(&state).await?;
+    let connection = state.connections.repository(&repo, &templates, true).await;
+    Ok(Json(public_repo(&repo, &connection)))
 }
 
 /// `DELETE /api/v1/repositories/{repo}`.

@@ -1,17 +1,16 @@
 //! Views of one application: the resource tree (managed resources and their children from the live
-//! cluster), managed resources with diffs (Secret values masked), rendered manifests and events.
+//! cluster), rendered manifests (Secret values masked) and events.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use capstan_controller::GenerateRequest;
-use capstan_diff::{DiffOptions, Differ, SystemDiffSettings};
 use serde_json::{Value, json};
 
 use crate::auth::session::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::applications::load_authorized;
+use crate::routes::applications::load_cached_authorized;
 use crate::routes::{query_one, query_pairs};
 use crate::state::AppState;
 
@@ -24,7 +23,7 @@ const CHILD_KINDS: &[(&str, &str)] = &[
     ("discovery.k8s.io/v1", "EndpointSlice"),
 ];
 
-fn api_version(group: &str, version: &str) -> String {
+pub fn api_version(group: &str, version: &str) -> String {
     if group.is_empty() {
         version.to_string()
     } else {
@@ -32,7 +31,7 @@ fn api_version(group: &str, version: &str) -> String {
     }
 }
 
-fn s<'a>(v: &'a Value, p: &str) -> &'a str {
+pub fn s<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or_default()
 }
 
@@ -152,13 +151,13 @@ pub async fn resource_tree(
     Auth(p): Auth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let app = load_authorized(&state, &p, &name, "get").await?;
+    let app = load_cached_authorized(&state, &p, &name, "get").await?;
     Ok(Json(tree(&state, &app).await?))
 }
 
 /// Renders the application's desired objects (at `revision`, or its target revision), each with its
 /// namespace filled in when namespaced.
-async fn desired(
+pub async fn desired(
     state: &AppState,
     app: &Value,
     revision: Option<String>,
@@ -216,7 +215,7 @@ pub async fn manifests(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(query.as_deref());
-    let app = load_authorized(&state, &p, &name, "get").await?;
+    let app = load_cached_authorized(&state, &p, &name, "get").await?;
     let revision = query_one(&pairs, "revision").filter(|r| !r.is_empty());
     let (objects, revision, source_type) = desired(&state, &app, revision).await?;
     let manifests: Vec<String> = objects
@@ -235,106 +234,13 @@ pub async fn manifests(
     })))
 }
 
-/// Group, kind, namespace and name.
-type Key = (String, String, String, String);
-
-/// Desired and live object of one resource.
-type Pair = (Option<Value>, Option<Value>);
-
-fn key(obj: &Value) -> Key {
-    let av = s(obj, "/apiVersion");
-    let group = av.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-    (
-        group.to_string(),
-        s(obj, "/kind").to_string(),
-        s(obj, "/metadata/namespace").to_string(),
-        s(obj, "/metadata/name").to_string(),
-    )
-}
-
-/// `GET /api/v1/applications/{name}/managed-resources`: per resource its target, live, normalized and
-/// predicted states and a unified diff, Secret values masked.
-pub async fn managed_resources(
-    State(state): State<AppState>,
-    Auth(p): Auth,
-    Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let app = load_authorized(&state, &p, &name, "get").await?;
-    let (objects, _, _) = desired(&state, &app, None).await?;
-    let cm = state
-        .client
-        .get(
-            &state.types.config_map,
-            Some(&state.config.namespace),
-            capstan_settings::names::ARGOCD_CM,
-        )
-        .await?;
-    let opts = match cm {
-        Some(cm) => SystemDiffSettings::from_config_map(&cm)
-            .unwrap_or_default()
-            .options_for_app(&[]),
-        None => DiffOptions::default(),
-    };
-    let differ = Differ::new(opts).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut pairs: BTreeMap<Key, Pair> = BTreeMap::new();
-    for obj in objects {
-        let live = match state.client.locate(&obj).await {
-            Ok((rt, ns, n)) => state
-                .client
-                .get(&rt, ns.as_deref(), &n)
-                .await
-                .unwrap_or(None),
-            Err(_) => None,
-        };
-        pairs.insert(key(&obj), (Some(obj), live));
-    }
-    // live resources the status lists but Git no longer has (to be pruned)
-    for r in app
-        .pointer("/status/resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let k = (
-            s(r, "/group").to_string(),
-            s(r, "/kind").to_string(),
-            s(r, "/namespace").to_string(),
-            s(r, "/name").to_string(),
-        );
-        if pairs.contains_key(&k) {
-            continue;
-        }
-        let av = api_version(&k.0, s(r, "/version"));
-        let Ok(rt) = state.client.resolve(&av, &k.1).await else {
-            continue;
-        };
-        let live = state
-            .client
-            .get(&rt, (!k.2.is_empty()).then_some(k.2.as_str()), &k.3)
-            .await
-            .unwrap_or(None);
-        if live.is_some() {
-            pairs.insert(k, (None, live));
-        }
-    }
-    let mut items = Vec::new();
-    for (_, (target, live)) in pairs {
-        let result = differ
-            .diff(target.as_ref(), live.as_ref())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let d = capstan_diff::output::resource_diff_json(target.as_ref(), live.as_ref(), &result);
-        items.push(serde_json::to_value(d).map_err(|e| ApiError::Internal(e.to_string()))?);
-    }
-    Ok(Json(json!({"items": items})))
-}
-
 /// `GET /api/v1/applications/{name}/events`: Kubernetes events about the Application.
 pub async fn events(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let app = load_authorized(&state, &p, &name, "get").await?;
+    let app = load_cached_authorized(&state, &p, &name, "get").await?;
     let rt = state.client.resolve("v1", "Event").await?;
     let (items, rv) = state
         .client

@@ -1,128 +1,157 @@
 //! Watch streams as Server-Sent Events, in the shape Argo CD's grpc-gateway streams them: one
 //! `data: {"result": ...}` message per change.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use capstan_kube::{WatchEvent, watch_resource};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
-use crate::auth::Principal;
 use crate::auth::session::Auth;
-use crate::error::ApiResult;
-use crate::rbac;
-use crate::routes::applications::{load_authorized, project_of, rbac_object};
+use crate::cache::{CachedApp, Change, ChangeKind, Snapshot};
+use crate::error::{ApiError, ApiResult};
+use crate::rbac::Authorizer;
+use crate::routes::applications::{filter_from_query, load_cached_authorized};
+use crate::routes::query_pairs;
 use crate::routes::resources::tree;
-use crate::routes::{query_all, query_one, query_pairs};
 use crate::state::AppState;
 
-fn receiver_stream(rx: mpsc::Receiver<Value>) -> impl Stream<Item = Result<Event, Infallible>> {
+fn receiver_stream(rx: mpsc::Receiver<String>) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold(rx, |mut rx| async move {
-        let value = rx.recv().await?;
-        Some((Ok(Event::default().data(value.to_string())), rx))
+        let text = rx.recv().await?;
+        Some((Ok(Event::default().data(text)), rx))
     })
 }
 
-struct Filters {
-    name: Option<String>,
-    projects: Vec<String>,
+fn event_text(kind: ChangeKind, app: &CachedApp) -> String {
+    let mut text = String::with_capacity(app.json.len() + 48);
+    text.push_str("{\"result\":{\"type\":\"");
+    text.push_str(kind.as_str());
+    text.push_str("\",\"application\":");
+    text.push_str(&String::from_utf8_lossy(&app.json));
+    text.push_str("}}");
+    text
 }
 
-impl Filters {
-    fn matches(&self, app: &Value) -> bool {
-        if let Some(n) = &self.name
-            && app.pointer("/metadata/name").and_then(Value::as_str) != Some(n.as_str())
-        {
-            return false;
-        }
-        self.projects.is_empty() || self.projects.contains(&project_of(app))
+/// Waits for the Application cache's initial list and subscribes to it.
+async fn subscribe(state: &AppState) -> ApiResult<(Snapshot, broadcast::Receiver<Change>)> {
+    if !state.apps.wait_synced(Duration::from_secs(30)).await {
+        return Err(ApiError::Unavailable(
+            "the application cache has not finished its initial list; try again".into(),
+        ));
     }
+    state
+        .apps
+        .subscribe()
+        .ok_or_else(|| ApiError::Unavailable("the application cache is not ready".into()))
 }
 
-async fn visible(state: &AppState, p: &Principal, app: &Value) -> bool {
-    rbac::allowed(state, p, "applications", "get", &rbac_object(app))
-        .await
-        .unwrap_or(false)
-}
-
-/// `GET /api/v1/stream/applications?name=&projects=&selector=`: ADDED, MODIFIED and DELETED events
-/// of the Applications the caller may get (the current ones first, as ADDED).
+/// `GET /api/v1/stream/applications?name=&projects=&selector=&repo=`: ADDED, MODIFIED and DELETED
+/// events of the Applications the caller may get (the current ones first, as ADDED), from the
+/// Application cache.
 pub async fn applications(
     State(state): State<AppState>,
     Auth(p): Auth,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> ApiResult<Response> {
     let pairs = query_pairs(query.as_deref());
-    let filters = Filters {
-        name: query_one(&pairs, "name").filter(|n| !n.is_empty()),
-        projects: {
-            let mut v = query_all(&pairs, "projects");
-            v.extend(query_all(&pairs, "project"));
-            v
-        },
-    };
-    let selector = query_one(&pairs, "selector").filter(|s| !s.is_empty());
-    let (tx, rx) = mpsc::channel::<Value>(64);
+    let filter = filter_from_query(&pairs)?;
+    let (snapshot, mut changes) = subscribe(&state).await?;
+    let (tx, rx) = mpsc::channel::<String>(64);
     tokio::spawn(async move {
-        let stream = watch_resource(
-            &state.client,
-            state.types.app.clone(),
-            Some(&state.config.namespace),
-            selector.as_deref(),
-        );
-        futures::pin_mut!(stream);
-        let mut seen: HashSet<String> = HashSet::new();
+        // name -> resourceVersion of what this stream has sent
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut pending: Vec<Change> = snapshot
+            .apps
+            .into_iter()
+            .map(|app| Change {
+                kind: ChangeKind::Added,
+                app,
+            })
+            .collect();
         loop {
-            let event = tokio::select! {
+            if !pending.is_empty() {
+                let Ok(authorizer) = Authorizer::new(&state, &p).await else {
+                    return;
+                };
+                for change in pending.drain(..) {
+                    let app = &change.app;
+                    if !filter.matches(app)
+                        || !authorizer.allows("applications", "get", &app.rbac_object())
+                    {
+                        // an Application that left the caller's view is gone for this stream
+                        if seen.remove(&app.name).is_some()
+                            && tx.send(event_text(ChangeKind::Deleted, app)).await.is_err()
+                        {
+                            return;
+                        }
+                        continue;
+                    }
+                    let kind = match change.kind {
+                        ChangeKind::Deleted => {
+                            if seen.remove(&app.name).is_none() {
+                                continue;
+                            }
+                            ChangeKind::Deleted
+                        }
+                        _ => match seen.insert(app.name.clone(), app.resource_version.clone()) {
+                            None => ChangeKind::Added,
+                            Some(rv) if rv == app.resource_version => continue,
+                            Some(_) => ChangeKind::Modified,
+                        },
+                    };
+                    if tx.send(event_text(kind, app)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            let change = tokio::select! {
                 _ = state.shutdown.cancelled() => return,
                 _ = tx.closed() => return,
-                e = stream.next() => e,
+                c = changes.recv() => c,
             };
-            let Some(event) = event else { return };
-            let (kind, app) = match event {
-                Ok(WatchEvent::Listed(app)) | Ok(WatchEvent::Applied(app)) => {
-                    let name = app
-                        .pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    let kind = if seen.insert(name) {
-                        "ADDED"
-                    } else {
-                        "MODIFIED"
+            match change {
+                Ok(c) => pending.push(c),
+                Err(broadcast::error::RecvError::Closed) => return,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // too slow: catch up from the current state
+                    let Some((snapshot, rx)) = state.apps.subscribe() else {
+                        return;
                     };
-                    (kind, app)
-                }
-                Ok(WatchEvent::Deleted(app)) => {
-                    if let Some(n) = app.pointer("/metadata/name").and_then(Value::as_str) {
-                        seen.remove(n);
+                    changes = rx;
+                    let present: HashSet<&str> =
+                        snapshot.apps.iter().map(|a| a.name.as_str()).collect();
+                    let gone: Vec<String> = seen
+                        .keys()
+                        .filter(|n| !present.contains(n.as_str()))
+                        .cloned()
+                        .collect();
+                    for name in gone {
+                        seen.remove(&name);
+                        let text = format!(
+                            "{{\"result\":{{\"type\":\"DELETED\",\"application\":{}}}}}",
+                            json!({"metadata": {"name": name}})
+                        );
+                        if tx.send(text).await.is_err() {
+                            return;
+                        }
                     }
-                    ("DELETED", app)
+                    pending.extend(snapshot.apps.into_iter().map(|app| Change {
+                        kind: ChangeKind::Modified,
+                        app,
+                    }));
                 }
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "application watch");
-                    continue;
-                }
-            };
-            if !filters.matches(&app) || !visible(&state, &p, &app).await {
-                continue;
-            }
-            let message = json!({"result": {"type": kind, "application": app}});
-            if tx.send(message).await.is_err() {
-                return;
             }
         }
     });
-    Sse::new(receiver_stream(rx).boxed())
+    Ok(Sse::new(receiver_stream(rx).boxed())
         .keep_alive(KeepAlive::default())
-        .into_response()
+        .into_response())
 }
 
 /// `GET /api/v1/stream/applications/{name}/resource-tree`: the tree now and after each change
@@ -132,16 +161,10 @@ pub async fn resource_tree(
     Auth(p): Auth,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    let app = load_authorized(&state, &p, &name, "get").await?;
-    let (tx, rx) = mpsc::channel::<Value>(16);
+    let app = load_cached_authorized(&state, &p, &name, "get").await?;
+    let (_, mut changes) = subscribe(&state).await?;
+    let (tx, rx) = mpsc::channel::<String>(16);
     tokio::spawn(async move {
-        let stream = watch_resource(
-            &state.client,
-            state.types.app.clone(),
-            Some(&state.config.namespace),
-            None,
-        );
-        futures::pin_mut!(stream);
         let mut current = app;
         let mut last: Option<Value> = None;
         let mut tick = tokio::time::interval(Duration::from_secs(3));
@@ -149,7 +172,7 @@ pub async fn resource_tree(
             if let Ok(t) = tree(&state, &current).await
                 && last.as_ref() != Some(&t)
             {
-                if tx.send(json!({"result": t})).await.is_err() {
+                if tx.send(json!({"result": t}).to_string()).await.is_err() {
                     return;
                 }
                 last = Some(t);
@@ -158,17 +181,21 @@ pub async fn resource_tree(
                 _ = state.shutdown.cancelled() => return,
                 _ = tx.closed() => return,
                 _ = tick.tick() => {}
-                e = stream.next() => match e {
-                    None => return,
-                    Some(Ok(WatchEvent::Applied(a))) | Some(Ok(WatchEvent::Listed(a)))
-                        if a.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str()) => {
-                        current = a;
+                c = changes.recv() => match c {
+                    Ok(c) if c.app.name == name => {
+                        if c.kind == ChangeKind::Deleted {
+                            return;
+                        }
+                        current = c.app.value.clone();
                     }
-                    Some(Ok(WatchEvent::Deleted(a)))
-                        if a.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str()) => {
-                        return;
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        match state.apps.get(&name) {
+                            Some(Some(a)) => current = a.value.clone(),
+                            _ => return,
+                        }
                     }
-                    _ => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
         }

@@ -1,0 +1,220 @@
+//! Connection state of repositories and clusters, as Argo CD reports it (`Successful` or `Failed` with
+//! a message and the time of the attempt), tested with each one's credentials and kept for a while so
+//! that listing does not contact every repository and cluster each time.
+//!
+//! A repository is tested by resolving `HEAD` through the repo server's Git cache (`git ls-remote`
+//! with the Secret's credentials; the first test also fetches that commit into the server's own
+//! bare cache). A cluster is tested with `GET /version` using its Secret's credentials (the
+//! control-plane client for the in-cluster destination).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use capstan_kube::{ClusterClient, ConnectOptions};
+use capstan_repo::git::{CredentialSource, GitCache, GitSettings};
+use capstan_settings::{Cluster, RepoCreds, Repository, credentials_for};
+use serde_json::{Value, json};
+
+/// How long a test result is reused.
+pub const TTL: Duration = Duration::from_secs(60);
+/// Longest time one test may take.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The result of one test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionState {
+    /// `Successful` or `Failed`.
+    pub status: &'static str,
+    /// Why it failed (empty when it worked).
+    pub message: String,
+    /// RFC 3339 time of the test.
+    pub attempted_at: String,
+    /// The cluster's version (clusters only).
+    pub server_version: Option<String>,
+}
+
+impl ConnectionState {
+    fn new(result: Result<Option<String>, String>) -> ConnectionState {
+        let attempted_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match result {
+            Ok(server_version) => ConnectionState {
+                status: "Successful",
+                message: String::new(),
+                attempted_at,
+                server_version,
+            },
+            Err(message) => ConnectionState {
+                status: "Failed",
+                message,
+                attempted_at,
+                server_version: None,
+            },
+        }
+    }
+
+    /// Argo CD's `connectionState` object.
+    pub fn to_json(&self) -> Value {
+        json!({"status": self.status, "message": self.message, "attemptedAt": self.attempted_at})
+    }
+}
+
+/// Credentials of the repository being tested (set before each test).
+#[derive(Default)]
+struct CurrentCredentials(RwLock<(Vec<Repository>, Vec<RepoCreds>)>);
+
+impl CredentialSource for CurrentCredentials {
+    fn credentials(&self, url: &str) -> Option<RepoCreds> {
+        let guard = self.0.read().unwrap_or_else(|e| e.into_inner());
+        credentials_for(url, &guard.0, &guard.1)
+    }
+}
+
+struct Git {
+    cache: GitCache,
+    creds: Arc<CurrentCredentials>,
+    // one repository test at a time: the credentials above are those of the repository under test
+    lock: tokio::sync::Mutex<()>,
+    _dir: tempfile::TempDir,
+}
+
+type Entries = Mutex<HashMap<String, (Instant, ConnectionState)>>;
+
+/// The connection tests and their recent results.
+#[derive(Default)]
+pub struct Connections {
+    git: OnceLock<Result<Arc<Git>, String>>,
+    repos: Entries,
+    clusters: Entries,
+}
+
+fn fresh(entries: &Entries, key: &str, refresh: bool) -> Option<ConnectionState> {
+    if refresh {
+        return None;
+    }
+    let map = entries.lock().unwrap_or_else(|e| e.into_inner());
+    map.get(key)
+        .filter(|(at, _)| at.elapsed() < TTL)
+        .map(|(_, s)| s.clone())
+}
+
+fn remember(entries: &Entries, key: String, state: &ConnectionState) {
+    let mut map = entries.lock().unwrap_or_else(|e| e.into_inner());
+    map.retain(|_, (at, _)| at.elapsed() < TTL);
+    map.insert(key, (Instant::now(), state.clone()));
+}
+
+/// A key that changes when the credentials change (so an updated password is tested again).
+fn repo_key(repo: &Repository, templates: &[RepoCreds]) -> String {
+    let creds = credentials_for(&repo.creds.url, std::slice::from_ref(repo), templates);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&format!("{creds:?}"), &mut hasher);
+    format!("{}#{}", repo.creds.url, std::hash::Hasher::finish(&hasher))
+}
+
+impl Connections {
+    fn git(&self) -> Result<Arc<Git>, String> {
+        self.git
+            .get_or_init(|| {
+                let dir = tempfile::Builder::new()
+                    .prefix("capstan-server-git-")
+                    .tempdir()
+                    .map_err(|e| format!("creating a directory for repository tests: {e}"))?;
+                let creds = Arc::new(CurrentCredentials::default());
+                let mut settings = GitSettings::new(dir.path());
+                settings.timeout = TEST_TIMEOUT;
+                let cache = GitCache::new(settings, creds.clone()).map_err(|e| e.to_string())?;
+                Ok(Arc::new(Git {
+                    cache,
+                    creds,
+                    lock: tokio::sync::Mutex::new(()),
+                    _dir: dir,
+                }))
+            })
+            .clone()
+    }
+
+    /// The connection state of a repository (`refresh` tests again even when a recent result exists).
+    pub async fn repository(
+        &self,
+        repo: &Repository,
+        templates: &[RepoCreds],
+        refresh: bool,
+    ) -> ConnectionState {
+        let key = repo_key(repo, templates);
+        if let Some(s) = fresh(&self.repos, &key, refresh) {
+            return s;
+        }
+        let result = match self.git() {
+            Err(e) => Err(e),
+            Ok(git) => {
+                let _guard = git.lock.lock().await;
+                *git.creds.0.write().unwrap_or_else(|e| e.into_inner()) =
+                    (vec![repo.clone()], templates.to_vec());
+                match tokio::time::timeout(
+                    TEST_TIMEOUT,
+                    git.cache.resolve(&repo.creds.url, "HEAD", true),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => Ok(None),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!(
+                        "no answer from {} within {}s",
+                        repo.creds.url,
+                        TEST_TIMEOUT.as_secs()
+                    )),
+                }
+            }
+        };
+        let state = ConnectionState::new(result);
+        remember(&self.repos, key, &state);
+        state
+    }
+
+    /// The connection state of a cluster; `control_plane` answers for the in-cluster destination.
+    pub async fn cluster(
+        &self,
+        cluster: &Cluster,
+        control_plane: &ClusterClient,
+        refresh: bool,
+    ) -> ConnectionState {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&format!("{:?}", cluster.config), &mut hasher);
+        let key = format!("{}#{}", cluster.server, std::hash::Hasher::finish(&hasher));
+        if let Some(s) = fresh(&self.clusters, &key, refresh) {
+            return s;
+        }
+        let in_cluster = cluster.server.trim_end_matches('/')
+            == capstan_settings::IN_CLUSTER_SERVER
+            && cluster.config.bearer_token.is_none()
+            && cluster.config.username.is_none();
+        let client = if in_cluster {
+            Ok(control_plane.clone())
+        } else {
+            ClusterClient::from_cluster(
+                cluster,
+                ConnectOptions {
+                    timeout: TEST_TIMEOUT,
+                    ..ConnectOptions::default()
+                },
+            )
+            .map_err(|e| e.to_string())
+        };
+        let result = match client {
+            Err(e) => Err(e),
+            Ok(client) => match tokio::time::timeout(TEST_TIMEOUT, client.server_version()).await {
+                Ok(Ok(version)) => Ok(Some(version)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "no answer from {} within {}s",
+                    cluster.server,
+                    TEST_TIMEOUT.as_secs()
+                )),
+            },
+        };
+        let state = ConnectionState::new(result);
+        remember(&self.clusters, key, &state);
+        state
+    }
+}
