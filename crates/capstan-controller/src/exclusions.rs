@@ -83,7 +83,7 @@ fn entry_matches(entry: &ResourceFilter, group: &str, kind: &str, cluster: &str)
 }
 
 /// The exclusions and inclusions in force.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceFilters {
     exclusions: Vec<ResourceFilter>,
     inclusions: Vec<ResourceFilter>,

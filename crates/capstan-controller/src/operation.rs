@@ -178,8 +178,15 @@ async fn run(inner: &Arc<Inner>, name: &str) -> Option<Duration> {
         },
     };
     let manual = operation.initiated_by.as_ref().and_then(|i| i.automated) != Some(true);
+    // an operation already under way is judged with syncOverrun in mind
+    let under_way = existing
+        .as_ref()
+        .filter(|s| s.phase == OperationPhase::Running && s.operation == operation)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s.started_at).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
     if let Some(project) = project_of(inner, &app)
-        && let Some(message) = crate::windows::blocked_message(&project, &app, manual, now)
+        && let Some(message) =
+            crate::windows::blocked_message(&project, &app, manual, under_way, now)
     {
         let unchanged = existing.as_ref().is_some_and(|s| {
             s.phase == OperationPhase::Running
@@ -200,6 +207,14 @@ async fn run(inner: &Arc<Inner>, name: &str) -> Option<Duration> {
         return None;
     }
     let outcome = execute(inner, &app, &operation, &mut progress).await;
+    if let Err(Stop::Held(message)) = &outcome.result {
+        tracing::info!(app = name, %message, "sync held by a sync window");
+        progress.state.message = Some(message.clone());
+        if let Err(err) = write_state(inner, name, &progress).await {
+            tracing::warn!(app = name, %err, "recording the held operation failed");
+        }
+        return Some(WINDOW_RECHECK);
+    }
     finish(inner, &app, &operation, progress, outcome).await
 }
 
@@ -347,7 +362,24 @@ async fn execute(
             result: Err(Stop::Failed(message)),
         };
     }
-    let result = run_steps(inner, &cluster, app.name(), &plan.steps, progress, dry_run).await;
+    let started = chrono::DateTime::parse_from_rfc3339(&progress.state.started_at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let manual = operation.initiated_by.as_ref().and_then(|i| i.automated) != Some(true);
+    let held = || {
+        let project = project_of(inner, app)?;
+        crate::windows::blocked_message(&project, app, manual, Some(started), chrono::Utc::now())
+    };
+    let result = run_steps(
+        inner,
+        &cluster,
+        app.name(),
+        &plan.steps,
+        progress,
+        dry_run,
+        &held,
+    )
+    .await;
     Executed {
         plan: Some(plan),
         cluster: Some(cluster.clone()),
@@ -371,7 +403,8 @@ async fn finish(
             "successfully synced (all tasks run)".to_string(),
         ),
         Err(Stop::Terminated) => (OperationPhase::Failed, "Operation terminated".to_string()),
-        Err(Stop::Failed(message) | Stop::Final(message)) => {
+        // a held operation does not finish (run() keeps it); listed for completeness
+        Err(Stop::Failed(message) | Stop::Final(message) | Stop::Held(message)) => {
             (OperationPhase::Failed, message.clone())
         }
     };
@@ -385,6 +418,7 @@ async fn finish(
                 &plan.sync_fail,
                 &mut progress,
                 dry_run,
+                &|| None,
             )
             .await
         {

@@ -24,6 +24,8 @@ pub(crate) enum Stop {
     Final(String),
     /// Terminated by the user.
     Terminated,
+    /// Held by a sync window; the operation stays Running and goes on later.
+    Held(String),
 }
 
 pub(crate) async fn execute_task(
@@ -374,10 +376,15 @@ pub(crate) async fn run_steps(
     steps: &[SyncStep],
     progress: &mut Progress,
     dry_run: bool,
+    held: &(dyn Fn() -> Option<String> + Sync),
 ) -> Result<(), Stop> {
     for (i, step) in steps.iter().enumerate() {
         if i > 0 && !dry_run {
             tokio::time::sleep(inner.config.wave_delay).await;
+            // a sync window that opened meanwhile holds the rest of the operation
+            if let Some(message) = held() {
+                return Err(Stop::Held(message));
+            }
         }
         let mut failure = None;
         for task in &step.tasks {

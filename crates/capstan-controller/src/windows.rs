@@ -148,14 +148,60 @@ pub(crate) fn can_sync(
     Ok(true)
 }
 
-/// `None` when the sync may run; otherwise the operation message saying why it waits.
+/// Whether an operation that started at `started_at` may go on at `now` (checked between its
+/// steps). Where [`can_sync`] says no, `syncOverrun` lets it go on: past an active deny window
+/// when every active deny window has `syncOverrun` and none was active yet when the operation
+/// started; past the end of allow windows when one with `syncOverrun` was active when it started.
+pub(crate) fn can_continue(
+    project: &AppProject,
+    app: &Application,
+    manual: bool,
+    started_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, String> {
+    if can_sync(project, app, manual, now)? {
+        return Ok(true);
+    }
+    let windows = project.spec.sync_windows.as_deref().unwrap_or_default();
+    let mut active_deny = 0;
+    let mut deny_overrun = true;
+    let mut allow_at_start_with_overrun = false;
+    for (index, window) in windows.iter().enumerate() {
+        if !matches(window, app) {
+            continue;
+        }
+        let overrun = window.sync_overrun == Some(true);
+        match window.kind {
+            Some(SyncWindowKind::Deny) if is_active(index, window, now)? => {
+                active_deny += 1;
+                deny_overrun &= overrun && !is_active(index, window, started_at)?;
+            }
+            Some(SyncWindowKind::Allow) if overrun && is_active(index, window, started_at)? => {
+                allow_at_start_with_overrun = true;
+            }
+            _ => {}
+        }
+    }
+    if active_deny > 0 {
+        return Ok(deny_overrun);
+    }
+    Ok(allow_at_start_with_overrun)
+}
+
+/// `None` when the sync may run; otherwise the operation message saying why it waits. An
+/// operation already under way (`started_at`) is judged by [`can_continue`].
 pub(crate) fn blocked_message(
     project: &AppProject,
     app: &Application,
     manual: bool,
+    started_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    match can_sync(project, app, manual, now) {
+    let verdict = match started_at {
+        Some(started) => can_continue(project, app, manual, started, now),
+        None => can_sync(project, app, manual, now),
+    };
+    match verdict {
         Ok(true) => None,
         Ok(false) => Some(BLOCKED_MESSAGE.to_string()),
         Err(err) => Some(format!("{BLOCKED_MESSAGE}: {err}")),
@@ -299,17 +345,49 @@ mod tests {
         );
         assert!(can_sync(&p, &a, false, now).unwrap());
         assert_eq!(
-            blocked_message(&project(json!([deny(false)])), &a, false, now).as_deref(),
+            blocked_message(&project(json!([deny(false)])), &a, false, None, now).as_deref(),
             Some(BLOCKED_MESSAGE)
         );
         let broken = project(
             json!([{"kind": "deny", "schedule": "nope", "duration": "1h",
             "applications": ["*"]}]),
         );
-        let message = blocked_message(&broken, &a, true, now).unwrap();
+        let message = blocked_message(&broken, &a, true, None, now).unwrap();
         assert!(
             message.starts_with("Sync operation blocked by sync window: syncWindows[0]"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn sync_overrun_lets_a_running_sync_go_on() {
+        let a = app("web", "web");
+        let started = at("2026-03-02T21:50:00Z");
+        let now = at("2026-03-02T22:10:00Z");
+        let deny = |overrun: bool| {
+            json!({"kind": "deny", "schedule": "0 22 * * *", "duration": "1h",
+                "applications": ["*"], "syncOverrun": overrun})
+        };
+        // a deny window opened after the sync started: only with syncOverrun may it go on
+        assert!(!can_continue(&project(json!([deny(false)])), &a, false, started, now).unwrap());
+        assert!(can_continue(&project(json!([deny(true)])), &a, false, started, now).unwrap());
+        // started inside the deny window (held, then let through manually): overrun does not apply
+        let inside = at("2026-03-02T22:05:00Z");
+        assert!(!can_continue(&project(json!([deny(true)])), &a, false, inside, now).unwrap());
+        // an allow window that closed while the sync ran
+        let allow = |overrun: bool| {
+            json!({"kind": "allow", "schedule": "0 21 * * *", "duration": "1h",
+                "applications": ["*"], "syncOverrun": overrun})
+        };
+        assert!(!can_continue(&project(json!([allow(false)])), &a, false, started, now).unwrap());
+        assert!(can_continue(&project(json!([allow(true)])), &a, false, started, now).unwrap());
+        assert_eq!(
+            blocked_message(&project(json!([deny(true)])), &a, false, Some(started), now),
+            None
+        );
+        assert_eq!(
+            blocked_message(&project(json!([deny(true)])), &a, false, None, now).as_deref(),
+            Some(BLOCKED_MESSAGE)
         );
     }
 }

@@ -274,3 +274,79 @@ async fn an_inactive_allow_window_blocks_manual_syncs_without_manual_sync() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_that_opens_during_a_sync_holds_the_remaining_waves() {
+    let h = Harness::start().await;
+    let gate = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: gate\n  annotations:\n    argocd.argoproj.io/hook: Sync\nspec:\n  suspend: true\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox:1.36\n        command: [\"true\"]\n";
+    let after = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\ndata:\n  a: \"1\"\n";
+    h.commit(&[("mid/gate.yaml", gate), ("mid/after.yaml", after)], &[]);
+    h.apply(&windowed_project(json!([]))).await;
+    let mut app = h.application("mid", "mid", "default", json!({}));
+    app["spec"]["project"] = json!("windowed");
+    h.apply(&app).await;
+    h.wait_app("mid", LONG, |a| sync_status(a) == "OutOfSync")
+        .await;
+    h.sync("mid", false).await;
+    // the Sync hook of wave 0 waits (a suspended Job)
+    let deadline = std::time::Instant::now() + LONG;
+    while h
+        .get("batch/v1", "Job", Some("default"), "gate")
+        .await
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hook never started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // a deny window opens, then the hook finishes
+    h.apply(&windowed_project(
+        json!([{"kind": "deny", "schedule": "* * * * *",
+        "duration": "1h", "applications": ["*"]}]),
+    ))
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rt = h.client.resolve("batch/v1", "Job").await.unwrap();
+    h.client
+        .merge_patch(
+            &rt,
+            Some("default"),
+            "gate",
+            &json!({"spec": {"suspend": false}}),
+        )
+        .await
+        .unwrap();
+    let app = h
+        .wait_app("mid", LONG, |a| {
+            message(a) == "Sync operation blocked by sync window"
+        })
+        .await;
+    assert_eq!(op_phase(&app), "Running");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "after")
+            .await
+            .is_none(),
+        "wave 1 is held"
+    );
+    // the window goes away: the operation goes on from where it stopped
+    h.apply(&windowed_project(json!([]))).await;
+    let app = h
+        .wait_app("mid", LONG, |a| op_phase(a) == "Succeeded")
+        .await;
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "after")
+            .await
+            .is_some()
+    );
+    let gate_results = app["status"]["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["name"] == "gate")
+        .count();
+    assert_eq!(gate_results, 1, "the hook ran once");
+    h.shutdown().await;
+}
