@@ -12,15 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::LiveCache;
 
-/// Kinds never cached: high churn and no part of any application.
-const EXCLUDED: &[(&str, &str)] = &[
-    ("", "Event"),
-    ("events.k8s.io", "Event"),
-    ("coordination.k8s.io", "Lease"),
-    ("", "Endpoints"),
-    ("discovery.k8s.io", "EndpointSlice"),
-];
-
 /// What part of a cluster is watched: every namespace, or only some (a namespace-scoped cluster), with
 /// or without cluster-scoped kinds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -114,11 +105,14 @@ impl ClusterState {
                     rt.group.as_str(),
                     "authorization.k8s.io" | "authentication.k8s.io"
                 );
-            if review
-                || EXCLUDED
-                    .iter()
-                    .any(|(g, k)| *g == rt.group && *k == rt.kind)
-            {
+            // Argo CD's exclusions (high churn, no part of any application); argocd-cm's own lists
+            // are not plumbed here yet
+            let excluded = crate::exclusions::ResourceFilters::default().is_excluded(
+                &rt.group,
+                &rt.kind,
+                self.client.server(),
+            );
+            if review || excluded {
                 continue;
             }
             let key = (rt.group.clone(), rt.kind.clone());
