@@ -13,6 +13,7 @@ pub mod session;
 pub mod settings;
 pub mod sso;
 pub mod stream;
+pub mod ui;
 pub mod webhook;
 
 use axum::Router;
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
             "/api/webhook",
             post(webhook::receive).layer(DefaultBodyLimit::max(webhook_limit)),
         )
+        .merge(ui::router())
         .layer(DefaultBodyLimit::max(4 * 1024 * 1024))
         .with_state(state)
 }

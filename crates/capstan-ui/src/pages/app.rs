@@ -434,7 +434,7 @@ mod tests {
 
     #[test]
     fn application_page() {
-        insta::assert_snapshot!(render(&view("", true)));
+        insta::assert_snapshot!(crate::pages::stable(render(&view("", true))));
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The applications list: filters kept in the URL, counts by status, tiles or a compact list, one
 //! page at a time, updated live by `app.js` from the applications event stream.
 
+use std::collections::BTreeMap;
+
 use maud::{Markup, html};
 
 use crate::filters::{ListQuery, Page, View};
 use crate::links::repo_web_url;
 use crate::model::AppSummary;
-use crate::pages::{Perm, Section, Shell, health_badge, op_badge, page, short_rev, sync_badge};
+use crate::pages::{
+    Perm, Section, Shell, action_button, health_badge, op_badge, page, short_rev, sync_badge,
+};
 
 const SYNC_STATUSES: &[&str] = &["Synced", "OutOfSync", "Unknown"];
 const HEALTH_STATUSES: &[&str] = &[
@@ -29,6 +33,8 @@ pub struct ListView {
     pub page: Page,
     /// Whether the user may create applications (in some project).
     pub can_create: Perm,
+    /// Whether the user may sync each application on the page, by name (a missing name: not allowed).
+    pub sync_perms: BTreeMap<String, Perm>,
 }
 
 fn link(query: &ListQuery) -> String {
@@ -60,7 +66,25 @@ fn repo(app: &AppSummary) -> Markup {
     }
 }
 
-fn tile(app: &AppSummary) -> Markup {
+fn sync_button(app: &AppSummary, perms: &BTreeMap<String, Perm>) -> Markup {
+    let denied = Perm::new(
+        false,
+        "applications",
+        "sync",
+        &format!("{}/{}", app.project, app.name),
+    );
+    let perm = perms.get(&app.name).unwrap_or(&denied);
+    action_button(
+        "Sync",
+        "POST",
+        &format!("/api/v1/applications/{}/sync", urlencode_path(&app.name)),
+        "{}",
+        perm,
+        &[("done", "Sync requested")],
+    )
+}
+
+fn tile(app: &AppSummary, perms: &BTreeMap<String, Perm>) -> Markup {
     html! {
         li class="tile" data-app=(app.name) data-health=(app.health) {
             h2 { a href=(app_href(&app.name)) { (app.name) } }
@@ -73,11 +97,12 @@ fn tile(app: &AppSummary) -> Markup {
                 dt { "Destination" } dd { (app.cluster) @if !app.namespace.is_empty() { " / " (app.namespace) } }
                 @if app.auto_sync { dt { "Sync policy" } dd { "Automated" } }
             }
+            p.tile-actions { (sync_button(app, perms)) }
         }
     }
 }
 
-fn row(app: &AppSummary) -> Markup {
+fn row(app: &AppSummary, perms: &BTreeMap<String, Perm>) -> Markup {
     html! {
         tr data-app=(app.name) {
             td { a href=(app_href(&app.name)) { (app.name) } }
@@ -88,6 +113,7 @@ fn row(app: &AppSummary) -> Markup {
             td { (app.path) }
             td { (app.cluster) }
             td { (app.namespace) }
+            td { (sync_button(app, perms)) }
         }
     }
 }
@@ -209,11 +235,11 @@ pub fn render(view: &ListView) -> String {
                 @if view.page.items.is_empty() {
                     p.empty { @if q.is_filtered() { "No applications match the filters." } @else { "No applications yet." } }
                 } @else if q.view == View::Tiles {
-                    ul.tiles { @for app in &view.page.items { (tile(app)) } }
+                    ul.tiles { @for app in &view.page.items { (tile(app, &view.sync_perms)) } }
                 } @else {
                     table.apps {
-                        thead { tr { th { "Name" } th { "Project" } th { "Health" } th { "Sync" } th { "Repository" } th { "Path" } th { "Cluster" } th { "Namespace" } } }
-                        tbody { @for app in &view.page.items { (row(app)) } }
+                        thead { tr { th { "Name" } th { "Project" } th { "Health" } th { "Sync" } th { "Repository" } th { "Path" } th { "Cluster" } th { "Namespace" } th { span.visually-hidden { "Actions" } } } }
+                        tbody { @for app in &view.page.items { (row(app, &view.sync_perms)) } }
                     }
                 }
                 (pager(view))
@@ -253,12 +279,13 @@ mod tests {
             page: paginate(apps(), &query),
             query,
             can_create: Perm::yes(),
+            sync_perms: [("guestbook".to_string(), Perm::yes())].into(),
         }
     }
 
     #[test]
     fn tiles_page() {
-        insta::assert_snapshot!(render(&view("")));
+        insta::assert_snapshot!(crate::pages::stable(render(&view(""))));
     }
 
     #[test]
@@ -283,5 +310,11 @@ mod tests {
         let html = render(&v);
         assert!(html.contains("aria-disabled=\"true\""));
         assert!(html.contains("You do not have permission: applications, create, */*"));
+        // sync allowed on guestbook only
+        assert_eq!(
+            html.matches("You do not have permission: applications, sync, default/")
+                .count(),
+            2
+        );
     }
 }

@@ -60,7 +60,7 @@ mod tests {
             return_url: "/applications".into(),
             ..LoginView::default()
         });
-        insta::assert_snapshot!(html);
+        insta::assert_snapshot!(crate::pages::stable(html));
     }
 
     #[test]

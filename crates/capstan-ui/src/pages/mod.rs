@@ -221,6 +221,13 @@ pub fn multiline(text: &str) -> Markup {
     }
 }
 
+/// A page with the asset content hash replaced by `HASH`, for snapshots that should not change with
+/// every CSS or JavaScript edit.
+#[cfg(test)]
+pub fn stable(html: String) -> String {
+    html.replace(&format!("{:016x}", assets::VERSION), "HASH")
+}
+
 /// Raw markup already escaped (for the SVG badge preview and similar).
 pub fn raw(text: String) -> PreEscaped<String> {
     PreEscaped(text)

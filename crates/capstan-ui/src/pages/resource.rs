@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn diff_tab() {
-        insta::assert_snapshot!(render(&view(Tab::Diff)));
+        insta::assert_snapshot!(crate::pages::stable(render(&view(Tab::Diff))));
     }
 
     #[test]

@@ -1,0 +1,209 @@
+"""End-to-end test of Capstan's web UI in headless Chromium, driven by Playwright.
+
+Started by crates/capstan-server/tests/ui_browser.rs, which runs the API server, the controller and
+the repo server on the embedded apiserver and passes, in the environment:
+
+  CAPSTAN_URL        the server's base URL
+  ADMIN_PASSWORD     the initial admin password
+  VIEWER_PASSWORD    the password of the read-only account `viewer`
+  REPO_URL, REPO_DIR the Git repository (file:// URL and its working directory)
+  ARTIFACTS          where screenshots go
+  CHROMIUM           the browser executable (Debian's chromium; Playwright downloads nothing)
+
+Each step prints one line; the first failure raises with what the page showed.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+from playwright.sync_api import expect, sync_playwright
+
+URL = os.environ["CAPSTAN_URL"]
+ARTIFACTS = os.environ["ARTIFACTS"]
+REPO_DIR = os.environ["REPO_DIR"]
+APP = "guestbook"
+SLOW = 90_000  # ms: syncs and cascade deletion take a few seconds, more on a loaded CI machine
+
+
+def step(text):
+    print(f"[ui-e2e] {text}", flush=True)
+
+
+def git(*args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    subprocess.run(["git", *args], cwd=REPO_DIR, env=env, check=True, capture_output=True)
+
+
+def set_replicas(n):
+    path = os.path.join(REPO_DIR, "guestbook", "guestbook-ui.yaml")
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"replicas: \d+", f"replicas: {n}", text, count=1)
+    with open(path, "w") as f:
+        f.write(text)
+    git("commit", "-q", "-am", f"replicas {n}")
+
+
+def login(page, user, password):
+    page.goto(URL + "/applications")
+    page.wait_for_url("**/login?**")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/applications")
+
+
+def tile(page, name):
+    return page.locator(f'li.tile[data-app="{name}"]')
+
+
+def main():
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(SLOW)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # failed requests (the refused login, the 403) are reported by the page itself; anything else
+        # logged as an error, and every uncaught exception, fails the test
+        page.on("console", lambda m: errors.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        page.on("dialog", lambda d: d.accept())
+
+        step("a wrong password is refused with a message")
+        page.goto(URL + "/applications")
+        page.wait_for_url("**/login?**")
+        page.fill("#username", "admin")
+        page.fill("#password", "wrong-password")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_contain_text("Invalid username or password")
+
+        step("log in as admin")
+        page.fill("#username", "admin")
+        page.fill("#password", os.environ["ADMIN_PASSWORD"])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/applications")
+        expect(page.locator("p.empty")).to_contain_text("No applications yet")
+
+        step("create the application from the form")
+        page.click("text=+ New app")
+        page.wait_for_url("**/applications/new")
+        page.fill("#name", APP)
+        page.fill("#repo", os.environ["REPO_URL"])
+        page.fill("#revision", "main")
+        page.fill("#path", "guestbook")
+        page.fill("#dest_namespace", "default")
+        page.click("form.create button[type=submit]")
+        page.wait_for_url(f"**/applications/{APP}")
+        expect(page.locator("h1")).to_have_text(APP)
+
+        step("the list shows the tile OutOfSync; sync it and watch it turn Synced/Healthy without reloading")
+        page.goto(URL + "/applications")
+        t = tile(page, APP)
+        expect(t.locator('[data-field="sync"]')).to_have_text("OutOfSync")
+        page.evaluate("window.__notReloaded = true")
+        t.locator("button.action", has_text="Sync").click()
+        expect(page.locator("#flash")).to_contain_text("Sync requested")
+        expect(t.locator('[data-field="sync"]')).to_have_text("Synced")
+        expect(t.locator('[data-field="health"]')).to_have_text("Healthy")
+        assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+        page.screenshot(path=os.path.join(ARTIFACTS, "list.png"), full_page=True)
+
+        step("the compact list view and a filter in the URL")
+        page.goto(URL + "/applications?view=list&health=Healthy")
+        expect(page.locator(f'table.apps tr[data-app="{APP}"]')).to_be_visible()
+        page.goto(URL + "/applications?health=Degraded")
+        expect(page.locator("p.empty")).to_contain_text("No applications match")
+
+        step("the resource tree: Deployment -> ReplicaSet -> Pod")
+        page.goto(URL + "/applications")
+        tile(page, APP).locator("h2 a").click()
+        page.wait_for_url(f"**/applications/{APP}")
+        tree = page.locator("#tree")
+        expect(tree.locator('li[data-kind="Deployment"]')).to_be_visible()
+        expect(tree.locator('li[data-kind="ReplicaSet"]')).to_be_visible()
+        expect(tree.locator('li[data-kind="Pod"]').first).to_be_visible()
+        page.screenshot(path=os.path.join(ARTIFACTS, "tree.png"), full_page=True)
+
+        step("a commit changes the Deployment: after a refresh the app is OutOfSync and the diff shows it")
+        set_replicas(2)
+        page.click("button.action:has-text('Hard refresh')")
+        expect(page.locator('.app-header [data-field="sync"]')).to_have_text("OutOfSync")
+        page.locator('#tree li[data-kind="Deployment"] a').click()
+        page.wait_for_url("**/resource?**")
+        page.click("nav.tabs >> text=Diff")
+        diff = page.locator("pre.diff")
+        expect(diff.locator("span.del", has_text="replicas: 1")).to_be_visible()
+        expect(diff.locator("span.add", has_text="replicas: 2")).to_be_visible()
+        page.screenshot(path=os.path.join(ARTIFACTS, "diff.png"), full_page=True)
+        page.click("nav.tabs >> text=Live manifest")
+        expect(page.locator("pre.manifest")).to_contain_text("kind: Deployment")
+
+        step("sync the change from the application page with the sync dialog")
+        page.goto(URL + f"/applications/{APP}")
+        page.click("#sync-button")
+        page.click("#sync-dialog button[value=sync]")
+        expect(page.locator("#flash")).to_contain_text("Sync requested")
+        expect(page.locator('.app-header [data-field="sync"]')).to_have_text("Synced")
+        expect(page.locator("section.history tbody tr")).to_have_count(2)
+        expect(page.locator("section.operation")).to_contain_text("Succeeded")
+
+        step("a read-only user sees Sync disabled, and a forced request shows the 403")
+        viewer_ctx = browser.new_context()
+        viewer = viewer_ctx.new_page()
+        viewer.set_default_timeout(SLOW)
+        login(viewer, "viewer", os.environ["VIEWER_PASSWORD"])
+        viewer.goto(URL + f"/applications/{APP}")
+        button = viewer.locator("#sync-button")
+        expect(button).to_be_disabled()
+        title = button.get_attribute("title")
+        assert "applications, sync, default/guestbook" in title, title
+        expect(viewer.locator("#delete-button")).to_be_disabled()
+        viewer.evaluate("document.getElementById('sync-button').disabled = false")
+        button.click()
+        viewer.click("#sync-dialog button[value=sync]")
+        expect(viewer.locator("#flash.error")).to_contain_text(
+            "permission denied: applications, sync, default/guestbook, sub: viewer")
+        viewer_ctx.close()
+
+        step("roll back to the first deployment")
+        page.reload()
+        page.locator("section.history button.action", has_text="Rollback").first.click()
+        expect(page.locator("section.history tbody tr")).to_have_count(3)
+        expect(page.locator('.app-header [data-field="sync"]')).to_have_text("OutOfSync")
+        page.locator('#tree li[data-kind="Deployment"] a').click()
+        page.click("nav.tabs >> text=Live manifest")
+        expect(page.locator("pre.manifest")).to_contain_text("replicas: 1")
+
+        step("delete with cascade: the tile disappears from the list")
+        page.goto(URL + f"/applications/{APP}")
+        page.click("#delete-button")
+        page.fill("#delete-confirm", APP)
+        page.click("#delete-dialog button[value=delete]")
+        page.wait_for_url("**/applications")
+        expect(tile(page, APP)).to_have_count(0)
+
+        step("log out")
+        page.click("form.logout button")
+        page.wait_for_url("**/login")
+
+        if errors:
+            raise AssertionError("errors in the browser console: " + "; ".join(errors))
+        browser.close()
+    step("all steps passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # one line for the Rust test's assertion message
+        print(f"[ui-e2e] FAILED: {type(e).__name__}: {e}", flush=True)
+        sys.exit(1)
