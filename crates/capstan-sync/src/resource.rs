@@ -12,15 +12,21 @@ fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Hook types of an object: `argocd.argoproj.io/hook`, else Helm's `helm.sh/hook` mapped as Argo CD
-/// maps it. Unknown values are ignored, as Argo CD ignores them. Empty: not a hook.
+/// maps it (and Helm's `post-delete` as PostDelete). Unknown values are ignored, as Argo CD ignores
+/// them. Empty: not a hook.
 pub fn hook_types(obj: &Value) -> Vec<HookType> {
     if let Some(text) = annotation(obj, HOOK) {
         return split_list(text).filter_map(|h| h.parse().ok()).collect();
     }
     match annotation(obj, HELM_HOOK) {
         Some(text) => {
-            let mut types: Vec<HookType> =
-                split_list(text).filter_map(HookType::from_helm).collect();
+            // Argo CD also runs Helm's post-delete hooks, as PostDelete hooks
+            let mut types: Vec<HookType> = split_list(text)
+                .filter_map(|h| {
+                    HookType::from_helm(h)
+                        .or_else(|| (h.trim() == "post-delete").then_some(HookType::PostDelete))
+                })
+                .collect();
             types.dedup();
             types
         }
@@ -89,6 +95,11 @@ mod tests {
             [HookType::PreSync]
         );
         assert_eq!(hook_types(&obj(json!({HELM_HOOK: "test"}))), []);
+        // a Helm post-delete hook is a PostDelete hook (never applied by a sync)
+        assert_eq!(
+            hook_types(&obj(json!({HELM_HOOK: "post-delete"}))),
+            [HookType::PostDelete]
+        );
         // Argo CD's annotation wins over Helm's
         assert_eq!(
             hook_types(&obj(json!({HOOK: "Sync", HELM_HOOK: "pre-install"}))),
