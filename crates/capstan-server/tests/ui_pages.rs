@@ -1,0 +1,305 @@
+//! The web UI over plain HTTP (no browser): login redirects and the session cookie, security
+//! headers, RBAC reflected in pages, 403/404 pages, CSRF on the create form, the status badge and
+//! the embedded assets.
+
+mod common;
+
+use common::{GUESTBOOK, Harness, Options};
+use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn start() -> Harness {
+    let h = Harness::start(Options {
+        cm: Some(json!({"accounts.viewer": "login", "statusbadge.enabled": "true"})),
+        rbac: Some(json!({"policy.csv": "g, viewer, role:readonly\n"})),
+        ..Options::default()
+    })
+    .await;
+    h.repo
+        .commit(&[("guestbook/guestbook-ui.yaml", GUESTBOOK)], &[]);
+    h
+}
+
+/// Logs in through the form and returns the cookie header value.
+async fn form_login(h: &Harness, user: &str, password: &str) -> String {
+    let r = client()
+        .post(format!("{}/login", h.url))
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("return_url", "/settings"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/settings");
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn page(h: &Harness, cookie: &str, path: &str) -> (u16, String) {
+    let r = client()
+        .get(format!("{}{path}", h.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_session_headers_and_logout() {
+    let h = start().await;
+    let http = client();
+
+    // not logged in: to the login page, coming back afterwards
+    let r = http
+        .get(format!("{}/applications?health=Degraded", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/login?return_url=%2Fapplications%3Fhealth%3DDegraded"
+    );
+    let r = http.get(format!("{}/login", h.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("action=\"/login\""));
+    assert!(!body.contains("Log in via"), "no SSO configured");
+
+    // a wrong password: the page says so, with 401
+    let r = http
+        .post(format!("{}/login", h.url))
+        .form(&[("username", "admin"), ("password", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Invalid username or password")
+    );
+
+    // an open redirect is refused: the return address stays on this server
+    let r = http
+        .post(format!("{}/login", h.url))
+        .form(&[
+            ("username", "admin"),
+            ("password", h.initial_password().await.as_str()),
+            ("return_url", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/applications");
+
+    let cookie = form_login(&h, "admin", &h.initial_password().await).await;
+    let (status, body) = page(&h, &cookie, "/applications").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("No applications yet"), "{body}");
+    let (status, body) = page(&h, &cookie, "/user-info").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<dd id=\"username\">admin</dd>"));
+
+    // logout clears the cookie
+    let r = http
+        .post(format!("{}/logout", h.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/login");
+    assert!(
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("argocd.token=;")
+    );
+
+    // assets: embedded, cacheable; unknown names are 404
+    let r = http
+        .get(format!("{}/ui/static/app.js", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let r = http
+        .get(format!("{}/ui/static/..%2FCargo.toml", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_form_rbac_errors_and_badge() {
+    let h = start().await;
+    let admin_token = h.admin_token().await;
+    h.set_password(&admin_token, "viewer", "viewer-password-1")
+        .await;
+    let admin = form_login(&h, "admin", &h.initial_password().await).await;
+    let viewer = form_login(&h, "viewer", "viewer-password-1").await;
+    let http = client();
+    let form: Vec<(&str, String)> = [
+        ("name", "guestbook".to_string()),
+        ("project", "default".into()),
+        ("repo", h.repo.url()),
+        ("path", "guestbook".into()),
+        ("revision", "main".into()),
+        ("dest_server", "https://kubernetes.default.svc".into()),
+        ("dest_namespace", "default".into()),
+    ]
+    .to_vec();
+
+    // a cookie-authenticated post from another origin is refused (CSRF)
+    let r = http
+        .post(format!("{}/applications/new", h.url))
+        .header("cookie", &admin)
+        .header("origin", "http://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("CSRF"));
+
+    // the read-only user gets the form back with the API's 403 message
+    let origin = h.url.clone();
+    let r = http
+        .post(format!("{}/applications/new", h.url))
+        .header("cookie", &viewer)
+        .header("origin", &origin)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("permission denied: applications, create, default/guestbook, sub: viewer"),
+        "{body}"
+    );
+
+    // a field error names the field
+    let mut bad = form.clone();
+    bad[0] = ("name", "Not A Name".to_string());
+    let r = http
+        .post(format!("{}/applications/new", h.url))
+        .header("cookie", &admin)
+        .header("origin", &origin)
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("name: must be a lowercase DNS name")
+    );
+
+    // admin creates it
+    let r = http
+        .post(format!("{}/applications/new", h.url))
+        .header("cookie", &admin)
+        .header("origin", &origin)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/applications/guestbook");
+
+    // RBAC reflected: admin's Sync is enabled, the viewer's is disabled naming the permission
+    let (status, body) = page(&h, &admin, "/applications/guestbook").await;
+    assert_eq!(status, 200);
+    let sync = |body: &str| {
+        let tag = body.split("id=\"sync-button\"").nth(1).unwrap().to_string();
+        tag[..tag.find('>').unwrap()].to_string()
+    };
+    assert!(!sync(&body).contains("disabled"), "{}", sync(&body));
+    let (status, body) = page(&h, &viewer, "/applications/guestbook").await;
+    assert_eq!(status, 200);
+    assert!(sync(&body).contains("disabled"));
+    assert!(
+        sync(&body).contains("You do not have permission: applications, sync, default/guestbook")
+    );
+    let (_, list) = page(&h, &viewer, "/applications").await;
+    assert!(list.contains("data-app=\"guestbook\""));
+    assert!(list.contains("You do not have permission: applications, sync, default/guestbook"));
+
+    // 404 page for a missing application; settings pages render
+    let (status, body) = page(&h, &admin, "/applications/missing").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("role=\"alert\""));
+    for path in [
+        "/settings",
+        "/settings/repositories",
+        "/settings/clusters",
+        "/settings/projects",
+        "/settings/projects/default",
+        "/settings/accounts",
+        "/applications/new",
+    ] {
+        let (status, body) = page(&h, &admin, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+
+    // the badge: public, Unknown before the controller has looked, Not Found for a missing app
+    let r = http
+        .get(format!(
+            "{}/api/badge?name=guestbook&showAppName=true",
+            h.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[CONTENT_TYPE], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(
+        svg.contains(">guestbook<") && svg.contains(">Unknown<"),
+        "{svg}"
+    );
+    let svg = http
+        .get(format!("{}/api/badge?name=nope", h.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(svg.contains("Not Found"), "{svg}");
+    h.shutdown().await;
+}
