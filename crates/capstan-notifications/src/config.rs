@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use base64::Engine;
 use serde_json::Value;
 
 use crate::catalog;
@@ -470,6 +471,43 @@ fn parse_subscriptions(key: &str, v: &Value) -> Result<Vec<ConfigSubscription>, 
         });
     }
     Ok(out)
+}
+
+fn string_data(obj: Option<&Value>, base64: bool) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(obj) = obj else { return out };
+    if let Some(map) = obj.get("data").and_then(Value::as_object) {
+        for (k, v) in map {
+            let Some(s) = v.as_str() else { continue };
+            let value = if base64 {
+                match base64::engine::general_purpose::STANDARD.decode(s) {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(_) => continue,
+                }
+            } else {
+                s.to_string()
+            };
+            out.insert(k.clone(), value);
+        }
+    }
+    if base64 && let Some(map) = obj.get("stringData").and_then(Value::as_object) {
+        for (k, v) in map {
+            if let Some(s) = v.as_str() {
+                out.insert(k.clone(), s.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The `data` of a ConfigMap object.
+pub fn configmap_data(obj: Option<&Value>) -> BTreeMap<String, String> {
+    string_data(obj, false)
+}
+
+/// The decoded `data` (and `stringData`) of a Secret object.
+pub fn secret_data(obj: Option<&Value>) -> BTreeMap<String, String> {
+    string_data(obj, true)
 }
 
 #[cfg(test)]

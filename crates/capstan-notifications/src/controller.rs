@@ -5,11 +5,10 @@
 //! `notified.notifications.argoproj.io` annotation by one writer task, so a restart does not send
 //! again. Failures are counted in [`Metrics`] and logged with secret values masked.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
 use capstan_kube::{ClusterClient, ResourceType, WatchEvent, watch_resource};
 use chrono::Utc;
 use futures::StreamExt;
@@ -17,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, mask};
+use crate::config::{Config, configmap_data, mask, secret_data};
 use crate::error::NotifyError;
 use crate::expr::Env;
 use crate::metrics::{DELIVERIES, FAILED_ATTEMPTS, Metrics, TRIGGER_EVAL};
@@ -127,33 +126,6 @@ fn key_of(obj: &Value) -> Option<AppKey> {
     Some((ns.to_string(), name.to_string()))
 }
 
-fn string_data(obj: Option<&Value>, base64: bool) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let Some(obj) = obj else { return out };
-    if let Some(map) = obj.get("data").and_then(Value::as_object) {
-        for (k, v) in map {
-            let Some(s) = v.as_str() else { continue };
-            let value = if base64 {
-                match base64::engine::general_purpose::STANDARD.decode(s) {
-                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Err(_) => continue,
-                }
-            } else {
-                s.to_string()
-            };
-            out.insert(k.clone(), value);
-        }
-    }
-    if base64 && let Some(map) = obj.get("stringData").and_then(Value::as_object) {
-        for (k, v) in map {
-            if let Some(s) = v.as_str() {
-                out.insert(k.clone(), s.to_string());
-            }
-        }
-    }
-    out
-}
-
 /// Reads the ConfigMap and Secret and builds the configuration; problems are logged with their
 /// key and counted.
 async fn load_config(
@@ -166,8 +138,8 @@ async fn load_config(
     let cm = client.get(cm_rt, ns, &options.configmap).await?;
     let secret = client.get(secret_rt, ns, &options.secret).await?;
     let (config, problems) = Config::from_data_with(
-        &string_data(cm.as_ref(), false),
-        &string_data(secret.as_ref(), true),
+        &configmap_data(cm.as_ref()),
+        &secret_data(secret.as_ref()),
         &options.registry,
     );
     for p in &problems {
@@ -480,13 +452,5 @@ mod tests {
         assert_eq!(p.backoff(2), Duration::from_millis(200));
         assert_eq!(p.backoff(3), Duration::from_millis(350));
         assert_eq!(p.backoff(40), Duration::from_millis(350));
-    }
-
-    #[test]
-    fn secret_data_is_decoded() {
-        let s = json!({"data": {"a": "aGk="}, "stringData": {"b": "x"}});
-        let d = string_data(Some(&s), true);
-        assert_eq!(d.get("a").map(String::as_str), Some("hi"));
-        assert_eq!(d.get("b").map(String::as_str), Some("x"));
     }
 }

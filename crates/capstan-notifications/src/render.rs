@@ -84,6 +84,11 @@ pub fn template_data(config: &Config, app: &Value, service_type: &str, recipient
     })
 }
 
+/// The current time, as `render` takes it.
+pub fn now() -> DateTime<FixedOffset> {
+    chrono::Utc::now().fixed_offset()
+}
+
 /// Renders `templates` for a service of type `service_type`.
 pub fn render(
     config: &Config,

@@ -170,5 +170,22 @@ pub fn evaluate(
     out
 }
 
+/// Each condition of trigger `name` evaluated against an Application (for
+/// `capstan admin notifications trigger run`): the `when` text and its result.
+pub fn run_trigger(
+    config: &Config,
+    name: &str,
+    env: &Env,
+) -> Option<Vec<(String, Result<bool, crate::expr::ExprError>)>> {
+    let trigger = config.triggers.get(name)?;
+    Some(
+        trigger
+            .conditions
+            .iter()
+            .map(|c| (c.when.source().to_string(), c.when.eval_bool(env)))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -99,3 +99,11 @@ fn overrides_catalog_entries() {
     .unwrap();
     assert_eq!(out.message, "custom x");
 }
+
+#[test]
+fn secret_data_is_decoded() {
+    let s = serde_json::json!({"data": {"a": "aGk="}, "stringData": {"b": "x"}});
+    let d = secret_data(Some(&s));
+    assert_eq!(d.get("a").map(String::as_str), Some("hi"));
+    assert_eq!(d.get("b").map(String::as_str), Some("x"));
+}

@@ -14,6 +14,10 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum AdminCommand {
+    /// Try notification triggers and templates against an Application (offline with files).
+    ///
+    /// Example: `capstan admin notifications trigger run on-sync-failed app.yaml --config-map cm.yaml`
+    Notifications(super::notifications::AdminArgs),
     /// Print deploy/install.yaml: the CRDs followed by the components file (deploy/components.yaml).
     ///
     /// Example: `capstan admin install-manifest > deploy/install.yaml`
@@ -276,6 +280,7 @@ fn initial_password(
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        AdminCommand::Notifications(args) => super::notifications::admin(args),
         AdminCommand::InitialPassword {
             kubeconfig,
             context,

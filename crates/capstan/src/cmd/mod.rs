@@ -9,6 +9,7 @@ pub mod apiserver;
 pub mod bench;
 pub mod controller;
 pub mod lint;
+pub mod notifications;
 pub mod render;
 pub mod repo_server;
 pub mod server;
@@ -37,6 +38,8 @@ pub enum Command {
     Server(server::Args),
     /// Run the application controller (with the repo server in-process).
     Controller(controller::Args),
+    /// Run the notifications controller (Argo CD's triggers, templates and services).
+    Notifications(notifications::Args),
     /// Measurements for docs/benchmarks.md (not tests).
     Bench(bench::Args),
     /// Operator tools that work offline (CRDs, health and diff checks).
@@ -80,6 +83,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Admin(args) => admin::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Controller(args) => controller::run(args),
+        Command::Notifications(args) => notifications::run(args),
         Command::Server(args) => server::run(args),
         Command::Up(args) => up::run(args),
         Command::Lint(args) => lint::run(args),

@@ -222,6 +222,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let controller = Controller::start(config, client.clone(), generator.clone())
             .await
             .context("starting the controller")?;
+        // notifications (argocd-notifications-cm) in-process, as Argo CD's notifications controller
+        let notifications_options = super::notifications::controller_options(
+            NAMESPACE,
+            5,
+            Arc::new(capstan_notifications::Metrics::default()),
+        );
+        let notifications_client = client.clone();
+        let notifications_cancel = cancel.clone();
+        tokio::spawn(async move {
+            let run = capstan_notifications::run_controller(
+                notifications_client,
+                notifications_options,
+                notifications_cancel,
+            );
+            if let Err(e) = run.await {
+                tracing::warn!("notifications controller: {e}");
+            }
+        });
         if !args.no_demo {
             let repo = demo_repo(&data_dir)?;
             demo_application(&client, &repo).await?;
