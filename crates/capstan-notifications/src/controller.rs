@@ -98,8 +98,6 @@ struct AppRecord {
     persisted: Notified,
     /// Keys being delivered.
     inflight: BTreeSet<String>,
-    /// The latest object.
-    last: Value,
 }
 
 type AppKey = (String, String);
@@ -247,9 +245,14 @@ pub async fn run_controller(
             match load_config(&client, &cm_rt, &secret_rt, &shared.options).await {
                 Ok(c) => {
                     config = Arc::new(c);
-                    // conditions may hold now that did not before
-                    let known: Vec<Value> =
-                        shared.apps().values().map(|r| r.last.clone()).collect();
+                    // conditions may hold now that did not before: evaluate every Application
+                    let known = match client.list(&shared.app_rt, Some(&ns), None).await {
+                        Ok((apps, _)) => apps,
+                        Err(e) => {
+                            tracing::warn!("notifications: listing Applications: {e}");
+                            Vec::new()
+                        }
+                    };
                     for app in known {
                         let project = app
                             .pointer("/spec/project")
@@ -280,7 +283,6 @@ fn handle_app(shared: &Arc<Shared>, config: &Arc<Config>, app: &Value, project: 
                 ..Default::default()
             }
         });
-        record.last = app.clone();
         if subscriptions.is_empty() {
             return;
         }

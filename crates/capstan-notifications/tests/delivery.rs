@@ -399,3 +399,82 @@ async fn bad_configuration_is_reported_by_key_and_the_rest_keeps_working() {
     assert!(failed.is_some(), "{}", m.render());
     controller.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_and_github_after_the_configmap_changes_at_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start("1", 0).await;
+    // no services yet: the Application's subscriptions cannot be delivered
+    let cluster = cluster(dir.path(), &[], &[("gh-token", "ghp_testtoken")]).await;
+    app(
+        &cluster,
+        "api",
+        subscribe(&[
+            ("on-sync-succeeded.teams", "ops"),
+            ("on-commit-status.github", ""),
+        ]),
+    )
+    .await;
+    set_status(&cluster, "api", "Succeeded", "Healthy", "0123abcd").await;
+    let controller = Running::start(&cluster).await;
+    let m = &controller.metrics;
+    let failed = wait_until(WAIT, || {
+        (m.sum(
+            DELIVERIES,
+            &[("exported_service", "teams"), ("succeeded", "false")],
+        ) >= 1)
+            .then_some(())
+    })
+    .await;
+    assert!(failed.is_some(), "{}", m.render());
+    assert!(receiver.got().is_empty());
+
+    let url = receiver.url();
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "argocd-notifications-cm", "namespace": "argocd"},
+    "data": {
+        "service.teams": format!("recipientUrls:\n  ops: {url}/teams\n"),
+        "service.github": format!("apiURL: {url}/gh\ntoken: $gh-token\n"),
+        "trigger.on-commit-status": "- when: app.status.operationState.phase in ['Succeeded']\n  send: [github-commit-status]\n",
+        "template.github-commit-status": "message: Application {{.app.metadata.name}} synced\ngithub:\n  status:\n    state: success\n    label: continuous-delivery/{{.app.metadata.name}}\n    targetURL: '{{.context.argocdUrl}}/applications/{{.app.metadata.name}}'\n",
+    }});
+    cluster.apply(&cm).await;
+    let got = receiver.wait_for(2, WAIT).await;
+    let teams = got
+        .iter()
+        .find(|r| r.path == "/teams")
+        .expect("teams message");
+    let card: Value = serde_json::from_str(&teams.body).unwrap();
+    assert_eq!(card["@type"], "MessageCard");
+    assert_eq!(
+        card["title"],
+        "Application api has been successfully synced"
+    );
+    assert_eq!(card["themeColor"], "#000080");
+    assert_eq!(
+        card["sections"][0]["facts"][0],
+        json!({"name": "Sync Status", "value": "Synced"})
+    );
+    assert_eq!(
+        card["potentialAction"][1]["targets"][0]["uri"],
+        "https://github.com/argoproj/argocd-example-apps"
+    );
+    let gh = got
+        .iter()
+        .find(|r| r.path.starts_with("/gh/"))
+        .expect("commit status");
+    assert_eq!(
+        gh.path,
+        "/gh/repos/argoproj/argocd-example-apps/statuses/0123abcd"
+    );
+    assert_eq!(gh.headers["authorization"], "Bearer ghp_testtoken");
+    let status: Value = serde_json::from_str(&gh.body).unwrap();
+    assert_eq!(
+        status,
+        json!({"state": "success", "description": "Application api synced",
+            "target_url": "https://localhost:4000/applications/api", "context": "continuous-delivery/api"})
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.got().len(), 2);
+    controller.stop().await;
+}
