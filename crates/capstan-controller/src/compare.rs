@@ -10,6 +10,8 @@ use capstan_health::{HealthOverrides, HealthResult, ManagedResource};
 use capstan_sync::{ResourceKey, is_hook, wave_of};
 use capstan_types::annotations::{COMPARE_OPTIONS, compare_options, split_list};
 use capstan_types::{ApplicationConditionType, HealthStatus, SyncStatusCode};
+
+use crate::exclusions::ResourceFilters;
 use serde_json::Value;
 
 /// One resource of the comparison.
@@ -68,6 +70,10 @@ pub struct CompareInput<'a> {
     pub health_overrides: &'a HealthOverrides,
     /// Tracking settings.
     pub tracking: &'a Tracking,
+    /// Kinds excluded by the settings: such desired objects are neither compared nor synced.
+    pub resource_filters: &'a ResourceFilters,
+    /// Server URL of the destination cluster (for cluster-specific exclusions).
+    pub cluster_server: &'a str,
 }
 
 fn api_version(obj: &Value) -> String {
@@ -100,6 +106,19 @@ pub fn compare(input: &CompareInput<'_>) -> Comparison {
     let mut seen: HashSet<ResourceKey> = HashSet::new();
     for target in input.desired {
         let key = ResourceKey::of(target);
+        if input
+            .resource_filters
+            .is_excluded(&key.group, &key.kind, input.cluster_server)
+        {
+            conditions.push((
+                ApplicationConditionType::ExcludedResourceWarning,
+                format!(
+                    "Resource {}/{} {} is excluded in the settings",
+                    key.group, key.kind, key.name
+                ),
+            ));
+            continue;
+        }
         if !seen.insert(key.clone()) {
             conditions.push((
                 ApplicationConditionType::RepeatedResourceWarning,
@@ -246,6 +265,8 @@ mod tests {
             differ: &differ,
             health_overrides: &HealthOverrides::default(),
             tracking: &tracking,
+            resource_filters: &ResourceFilters::default(),
+            cluster_server: "https://kubernetes.default.svc",
         })
     }
 
@@ -299,5 +320,26 @@ mod tests {
         let (t, message) = &c.conditions[0];
         assert_eq!(*t, ApplicationConditionType::SharedResourceWarning);
         assert!(message.contains("app and other"), "{message}");
+    }
+
+    #[test]
+    fn excluded_kinds_are_warned_about_and_left_out() {
+        let endpoints = json!({"apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": "external", "namespace": "ns"}});
+        let same = cm("same", json!({}), true);
+        let c = run(&[same.clone(), endpoints], std::slice::from_ref(&same));
+        assert_eq!(
+            c.sync_status,
+            SyncStatusCode::Synced,
+            "not counted as missing"
+        );
+        assert_eq!(c.resources.len(), 1);
+        assert_eq!(
+            c.conditions,
+            [(
+                ApplicationConditionType::ExcludedResourceWarning,
+                "Resource /Endpoints external is excluded in the settings".to_string()
+            )]
+        );
     }
 }

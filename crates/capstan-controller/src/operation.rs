@@ -2,6 +2,7 @@
 //! each step starting only when the previous one is healthy; hooks created and awaited; SyncFail
 //! hooks on failure; progress kept in `status.operationState` so a restarted controller resumes.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -303,8 +304,17 @@ async fn execute(
     {
         return fail(format!("FailOnSharedResource: {message}"));
     }
+    // what the comparison left out (kinds excluded by the settings) is not synced either
+    let compared: HashSet<ResourceKey> =
+        comparison.resources.iter().map(|r| r.key.clone()).collect();
+    let desired_objects: Vec<Value> = desired
+        .objects
+        .iter()
+        .filter(|o| compared.contains(&ResourceKey::of(o)))
+        .cloned()
+        .collect();
     let objects =
-        match crate::respect::apply_to(inner, app, &app_options, &desired.objects, &comparison) {
+        match crate::respect::apply_to(inner, app, &app_options, &desired_objects, &comparison) {
             Ok(objects) => objects,
             Err(message) => return fail(message),
         };

@@ -188,6 +188,8 @@ pub(crate) fn compare_app(
         differ: &differ,
         health_overrides: &settings.health,
         tracking: &settings.tracking,
+        resource_filters: &crate::exclusions::ResourceFilters::default(),
+        cluster_server: cluster.client.server(),
     });
     crate::orphaned::warn(inner, app, &cache, &settings.tracking, &mut comparison);
     Ok(comparison)
