@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use capstan_types::{
     Application, Operation, OperationInitiator, OperationPhase, RetryStrategy, SyncOperation,
-    SyncStatusCode,
+    SyncOperationResource, SyncStatusCode,
 };
+
+use crate::compare::Comparison;
 
 /// What auto-sync wants.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +27,26 @@ fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// The resources a self-heal syncs: the ones not in sync (hooks aside), as Argo CD selects them.
+fn out_of_sync(comparison: &Comparison) -> Vec<SyncOperationResource> {
+    comparison
+        .resources
+        .iter()
+        .filter(|r| !r.hook && r.status != SyncStatusCode::Synced)
+        .map(|r| SyncOperationResource {
+            group: Some(r.key.group.clone()).filter(|g| !g.is_empty()),
+            kind: r.key.kind.clone(),
+            name: r.key.name.clone(),
+            namespace: Some(r.key.namespace.clone()).filter(|n| !n.is_empty()),
+            extra: Default::default(),
+        })
+        .collect()
+}
+
 /// Decides for an application that was just compared.
 pub(crate) fn decide(
     app: &Application,
-    sync_status: SyncStatusCode,
+    comparison: &Comparison,
     revision: &str,
     desired_count: usize,
     backoff: (Duration, u32, Duration),
@@ -48,7 +66,7 @@ pub(crate) fn decide(
     {
         return Decision::Nothing;
     }
-    if sync_status != SyncStatusCode::OutOfSync {
+    if comparison.sync_status != SyncStatusCode::OutOfSync {
         return Decision::Nothing;
     }
     if desired_count == 0 && automated.allow_empty != Some(true) {
@@ -98,6 +116,8 @@ pub(crate) fn decide(
             revision: Some(revision.to_string()),
             prune: Some(automated.prune == Some(true)),
             auto_heal_attempts_count: (attempts > 0).then_some(attempts),
+            // a self-heal syncs only what drifted (and so runs no hooks)
+            resources: (attempts > 0).then(|| out_of_sync(comparison)),
             sync_options: Some(app.spec.sync_options().to_vec()).filter(|o| !o.is_empty()),
             ..Default::default()
         }),
@@ -138,6 +158,37 @@ mod tests {
         .unwrap()
     }
 
+    fn cmp(status: SyncStatusCode) -> Comparison {
+        let key = |name: &str| capstan_sync::ResourceKey {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            namespace: "n".into(),
+            name: name.into(),
+        };
+        let resource = |name: &str, status: SyncStatusCode| crate::compare::ResourceState {
+            key: key(name),
+            version: "v1".into(),
+            target: None,
+            live: None,
+            status,
+            hook: false,
+            requires_pruning: false,
+            wave: 0,
+            health: None,
+            diff: None,
+            ignore_extraneous: false,
+        };
+        Comparison {
+            resources: vec![
+                resource("drifted", status),
+                resource("fine", SyncStatusCode::Synced),
+            ],
+            sync_status: status,
+            health: capstan_types::HealthStatus::Healthy,
+            conditions: vec![],
+        }
+    }
+
     fn now() -> chrono::DateTime<chrono::Utc> {
         parse_time("2026-01-01T00:01:00Z").unwrap()
     }
@@ -152,7 +203,7 @@ mod tests {
     fn new_revision_syncs_with_prune() {
         let d = decide(
             &app(json!({}), false),
-            SyncStatusCode::OutOfSync,
+            &cmp(SyncStatusCode::OutOfSync),
             "abc",
             1,
             BACKOFF,
@@ -166,7 +217,7 @@ mod tests {
         assert_eq!(
             decide(
                 &app(json!({}), false),
-                SyncStatusCode::Synced,
+                &cmp(SyncStatusCode::Synced),
                 "abc",
                 1,
                 BACKOFF,
@@ -177,7 +228,7 @@ mod tests {
         assert_eq!(
             decide(
                 &app(json!({}), false),
-                SyncStatusCode::OutOfSync,
+                &cmp(SyncStatusCode::OutOfSync),
                 "abc",
                 0,
                 BACKOFF,
@@ -193,7 +244,7 @@ mod tests {
         assert_eq!(
             decide(
                 &app(synced.clone(), false),
-                SyncStatusCode::OutOfSync,
+                &cmp(SyncStatusCode::OutOfSync),
                 "abc",
                 1,
                 BACKOFF,
@@ -205,7 +256,7 @@ mod tests {
         assert!(matches!(
             decide(
                 &app(synced, true),
-                SyncStatusCode::OutOfSync,
+                &cmp(SyncStatusCode::OutOfSync),
                 "abc",
                 1,
                 BACKOFF,
@@ -216,7 +267,7 @@ mod tests {
         let old = state("Succeeded", "abc", true, "2026-01-01T00:00:00Z");
         let Decision::Sync(op) = decide(
             &app(old, true),
-            SyncStatusCode::OutOfSync,
+            &cmp(SyncStatusCode::OutOfSync),
             "abc",
             1,
             BACKOFF,
@@ -224,7 +275,17 @@ mod tests {
         ) else {
             panic!()
         };
-        assert_eq!(op.sync.unwrap().auto_heal_attempts_count, Some(1));
+        let sync = op.sync.unwrap();
+        assert_eq!(sync.auto_heal_attempts_count, Some(1));
+        // only the drifted resource is synced
+        let selected: Vec<&str> = sync
+            .resources
+            .as_deref()
+            .unwrap()
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(selected, ["drifted"]);
     }
 
     #[test]
@@ -233,7 +294,7 @@ mod tests {
         assert_eq!(
             decide(
                 &app(failed.clone(), true),
-                SyncStatusCode::OutOfSync,
+                &cmp(SyncStatusCode::OutOfSync),
                 "abc",
                 1,
                 BACKOFF,
@@ -245,7 +306,7 @@ mod tests {
         assert!(matches!(
             decide(
                 &app(failed, true),
-                SyncStatusCode::OutOfSync,
+                &cmp(SyncStatusCode::OutOfSync),
                 "def",
                 1,
                 BACKOFF,
@@ -259,7 +320,7 @@ mod tests {
     fn automated_operation_carries_retry_and_sync_options() {
         let Decision::Sync(op) = decide(
             &app(json!({}), false),
-            SyncStatusCode::OutOfSync,
+            &cmp(SyncStatusCode::OutOfSync),
             "abc",
             1,
             BACKOFF,
@@ -281,7 +342,7 @@ mod tests {
         policy.sync_options = Some(vec!["CreateNamespace=true".into()]);
         let Decision::Sync(op) = decide(
             &with_retry,
-            SyncStatusCode::OutOfSync,
+            &cmp(SyncStatusCode::OutOfSync),
             "abc",
             1,
             BACKOFF,
@@ -302,7 +363,7 @@ mod tests {
         assert_eq!(
             decide(
                 &app(failed, false),
-                SyncStatusCode::OutOfSync,
+                &cmp(SyncStatusCode::OutOfSync),
                 "abc",
                 1,
                 BACKOFF,

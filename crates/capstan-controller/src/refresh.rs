@@ -329,7 +329,7 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
             .unwrap_or(app);
         let decision = decide(
             &current,
-            cmp.sync_status,
+            cmp,
             revision,
             desired_count,
             inner.config.self_heal_backoff,

@@ -155,6 +155,13 @@ async fn drift_is_reported_and_reverted_only_with_self_heal() {
         app["status"]["operationState"]["operation"]["initiatedBy"]["automated"],
         true
     );
+    // a self-heal syncs only what drifted, as Argo CD does
+    let selected = app["status"]["operationState"]["operation"]["sync"]["resources"]
+        .as_array()
+        .expect("self-heal selects resources");
+    assert_eq!(selected.len(), 1, "{selected:?}");
+    assert_eq!(selected[0]["kind"], "Deployment");
+    assert_eq!(selected[0]["name"], "guestbook-ui");
     h.shutdown().await;
 }
 
@@ -195,18 +202,16 @@ async fn removed_resources_require_pruning_and_are_pruned_only_with_prune() {
         )
         .await
         .unwrap();
+    // the refresh annotation is removed once handled (another refresh may show the commit first)
     let app = h
         .wait_app("cms", LONG, |a| {
             resource(a, "ConfigMap", "b").is_some_and(|r| r["requiresPruning"] == true)
+                && a["metadata"]["annotations"]
+                    .get("argocd.argoproj.io/refresh")
+                    .is_none()
         })
         .await;
     assert_eq!(sync_status(&app), "OutOfSync");
-    // refresh annotation removed once handled
-    assert!(
-        app["metadata"]["annotations"]
-            .get("argocd.argoproj.io/refresh")
-            .is_none()
-    );
 
     h.sync("cms", false).await;
     let app = h
