@@ -1,12 +1,14 @@
 //! Deletion of an application, one finalizer at a time as Argo CD does it:
-//! 1. `resources-finalizer.argocd.argoproj.io` (and `/foreground`, `/background`): the application's
-//!    resources are deleted (PostDelete hooks excepted); the finalizer goes once none is left.
-//! 2. `post-delete-finalizer.argocd.argoproj.io`: the PostDelete hooks of the application's source
-//!    are created and awaited; the finalizer goes once none is running.
-//! 3. `post-delete-finalizer.argocd.argoproj.io/cleanup`: the hooks are deleted as their delete
-//!    policies say (HookSucceeded when all succeeded, HookFailed when one failed); then it goes.
+//! 1. `pre-delete-finalizer.argocd.argoproj.io`: the PreDelete hooks of the application's source
+//!    are created and awaited (`/cleanup`: then deleted as their delete policies say);
+//! 2. `resources-finalizer.argocd.argoproj.io` (and `/foreground`, `/background`): the application's
+//!    resources are deleted (PostDelete hooks excepted); the finalizer goes once none is left;
+//! 3. `post-delete-finalizer.argocd.argoproj.io`: the PostDelete hooks are created and awaited;
+//! 4. `post-delete-finalizer.argocd.argoproj.io/cleanup`: the hooks are deleted as their delete
+//!    policies say (HookSucceeded when all succeeded, HookFailed when one failed).
 //!
-//! When the last finalizer is gone, Kubernetes removes the Application.
+//! The hook finalizers are added after a comparison whose source has such hooks (and removed when
+//! it has none). When the last finalizer is gone, Kubernetes removes the Application.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,20 +26,67 @@ use crate::clusters::ClusterState;
 use crate::controller::Inner;
 use crate::refresh::{cluster_of, desired, instance_of, patch_app};
 
-/// The finalizer of the PostDelete hooks' cleanup.
-pub(crate) const POST_DELETE_CLEANUP: &str = "post-delete-finalizer.argocd.argoproj.io/cleanup";
-
 /// How often a deletion in progress looks again.
 const RECHECK: Duration = Duration::from_millis(500);
 
-/// True for a PostDelete hook (`argocd.argoproj.io/hook: PostDelete`, or Helm's `post-delete`).
-pub(crate) fn is_post_delete_hook(obj: &Value) -> bool {
-    hook_types(obj).contains(&HookType::PostDelete)
+/// The two kinds of deletion hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeleteHook {
+    /// Runs before the resources are deleted.
+    Pre,
+    /// Runs after the resources are deleted.
+    Post,
+}
+
+impl DeleteHook {
+    fn hook_type(self) -> HookType {
+        match self {
+            DeleteHook::Pre => HookType::PreDelete,
+            DeleteHook::Post => HookType::PostDelete,
+        }
+    }
+
+    fn helm(self) -> &'static str {
+        match self {
+            DeleteHook::Pre => "pre-delete",
+            DeleteHook::Post => "post-delete",
+        }
+    }
+
+    /// The finalizer that runs the hooks.
+    pub(crate) fn finalizer(self) -> &'static str {
+        match self {
+            DeleteHook::Pre => finalizers::PRE_DELETE,
+            DeleteHook::Post => finalizers::POST_DELETE,
+        }
+    }
+
+    /// The finalizer that cleans the hooks up.
+    pub(crate) fn cleanup_finalizer(self) -> &'static str {
+        match self {
+            DeleteHook::Pre => "pre-delete-finalizer.argocd.argoproj.io/cleanup",
+            DeleteHook::Post => "post-delete-finalizer.argocd.argoproj.io/cleanup",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        self.hook_type().as_str()
+    }
+}
+
+/// True for a hook of this kind (`argocd.argoproj.io/hook`, or Helm's `pre-delete`/`post-delete`).
+pub(crate) fn is_delete_hook(obj: &Value, kind: DeleteHook) -> bool {
+    hook_types(obj).contains(&kind.hook_type())
         || obj
             .pointer("/metadata/annotations")
             .and_then(|a| a.get(HELM_HOOK))
             .and_then(Value::as_str)
-            == Some("post-delete")
+            == Some(kind.helm())
+}
+
+/// True for a PostDelete hook.
+pub(crate) fn is_post_delete_hook(obj: &Value) -> bool {
+    is_delete_hook(obj, DeleteHook::Post)
 }
 
 /// The health that decides whether a hook still runs (none: done).
@@ -80,6 +129,27 @@ pub(crate) fn cleanup_plan(
     (delete, pending)
 }
 
+/// The finalizers an application should have, given whether its source has PreDelete and
+/// PostDelete hooks: the others kept, the hook finalizers added or removed.
+pub(crate) fn finalizers_for_hooks(current: &[String], pre: bool, post: bool) -> Vec<String> {
+    let mut kept: Vec<String> = current
+        .iter()
+        .filter(|f| {
+            ![DeleteHook::Pre, DeleteHook::Post]
+                .iter()
+                .any(|k| **f == k.finalizer() || **f == k.cleanup_finalizer())
+        })
+        .cloned()
+        .collect();
+    for (kind, wanted) in [(DeleteHook::Pre, pre), (DeleteHook::Post, post)] {
+        if wanted {
+            kept.push(kind.finalizer().to_string());
+            kept.push(kind.cleanup_finalizer().to_string());
+        }
+    }
+    kept
+}
+
 fn without(list: &[String], finalizer: &str) -> Vec<String> {
     list.iter().filter(|f| *f != finalizer).cloned().collect()
 }
@@ -111,37 +181,26 @@ async fn delete_object(
         .map_err(|e| e.to_string())
 }
 
-/// Adds the PostDelete finalizers to an application whose source has PostDelete hooks, and
-/// removes them when it has none any more, as Argo CD does after each comparison.
-pub(crate) async fn sync_post_delete_finalizers(
-    inner: &Inner,
-    app: &Application,
-    desired: &[Value],
-) {
+/// Adds the PreDelete and PostDelete finalizers to an application whose source has such hooks,
+/// and removes them when it has none any more, as Argo CD does after each comparison.
+pub(crate) async fn sync_hook_finalizers(inner: &Inner, app: &Application, desired: &[Value]) {
     if app.metadata.deletion_timestamp.is_some() {
         return;
     }
-    let has_hooks = desired.iter().any(is_post_delete_hook);
+    let pre = desired.iter().any(|o| is_delete_hook(o, DeleteHook::Pre));
+    let post = desired.iter().any(|o| is_delete_hook(o, DeleteHook::Post));
     let list = app.metadata.finalizers.clone().unwrap_or_default();
-    let has = |f: &str| list.iter().any(|x| x == f);
-    if has(finalizers::POST_DELETE) == has_hooks && has(POST_DELETE_CLEANUP) == has_hooks {
-        return;
+    let wanted = finalizers_for_hooks(&list, pre, post);
+    let as_set = |l: &[String]| l.iter().cloned().collect::<HashSet<String>>();
+    if as_set(&wanted) != as_set(&list) {
+        set_finalizers(inner, app, wanted).await;
     }
-    let mut kept: Vec<String> = list
-        .iter()
-        .filter(|f| *f != finalizers::POST_DELETE && *f != POST_DELETE_CLEANUP)
-        .cloned()
-        .collect();
-    if has_hooks {
-        kept.push(finalizers::POST_DELETE.to_string());
-        kept.push(POST_DELETE_CLEANUP.to_string());
-    }
-    set_finalizers(inner, app, kept).await;
 }
 
 /// Runs the next deletion step of an application whose deletion was requested.
 pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
     let list = app.metadata.finalizers.clone().unwrap_or_default();
+    let has = |f: &str| list.iter().any(|x| x == f);
     let resources = [
         finalizers::RESOURCES,
         finalizers::RESOURCES_FOREGROUND,
@@ -151,9 +210,10 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
         .iter()
         .find(|f| resources.contains(&f.as_str()))
         .cloned();
-    let post_delete = list.iter().any(|f| f == finalizers::POST_DELETE);
-    let cleanup = list.iter().any(|f| f == POST_DELETE_CLEANUP);
-    if cascade.is_none() && !post_delete && !cleanup {
+    let hook_finalizers = [DeleteHook::Pre, DeleteHook::Post]
+        .iter()
+        .any(|k| has(k.finalizer()) || has(k.cleanup_finalizer()));
+    if cascade.is_none() && !hook_finalizers {
         return;
     }
     let cluster = match cluster_of(inner, app) {
@@ -178,15 +238,9 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
         }
     };
     let Some(resolved) = cluster else {
-        let ours: Vec<&str> = resources
-            .iter()
-            .copied()
-            .chain([finalizers::POST_DELETE, POST_DELETE_CLEANUP])
-            .collect();
-        let kept = list
-            .iter()
-            .filter(|f| !ours.contains(&f.as_str()))
-            .cloned()
+        let kept = finalizers_for_hooks(&list, false, false)
+            .into_iter()
+            .filter(|f| !resources.contains(&f.as_str()))
             .collect();
         set_finalizers(inner, app, kept).await;
         return;
@@ -198,6 +252,25 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
         .read()
         .map(|c| c.tracked_by(&instance))
         .unwrap_or_default();
+    let overrides = inner
+        .settings
+        .read()
+        .map(|s| s.health.clone())
+        .unwrap_or_default();
+    // PreDelete hooks first, then the resources, then the PostDelete hooks
+    if hook_step(
+        inner,
+        app,
+        &resolved,
+        &tracked,
+        &overrides,
+        &list,
+        DeleteHook::Pre,
+    )
+    .await
+    {
+        return;
+    }
     if let Some(finalizer) = cascade {
         let propagation = if finalizer == finalizers::RESOURCES_BACKGROUND {
             "Background"
@@ -221,22 +294,41 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
         set_finalizers(inner, app, without(&list, &finalizer)).await;
         return;
     }
-    let overrides = inner
-        .settings
-        .read()
-        .map(|s| s.health.clone())
-        .unwrap_or_default();
+    hook_step(
+        inner,
+        app,
+        &resolved,
+        &tracked,
+        &overrides,
+        &list,
+        DeleteHook::Post,
+    )
+    .await;
+}
+
+/// The hook finalizers of one kind: runs the hooks, or cleans them up. Returns true when it acted
+/// (the deletion goes on at a later pass), false when it had nothing to do.
+async fn hook_step(
+    inner: &Inner,
+    app: &Application,
+    resolved: &crate::registry::Resolved,
+    tracked: &[Arc<Value>],
+    overrides: &capstan_health::HealthOverrides,
+    list: &[String],
+    kind: DeleteHook,
+) -> bool {
+    let has = |f: &str| list.iter().any(|x| x == f);
     let live_hooks: Vec<Arc<Value>> = tracked
         .iter()
-        .filter(|o| is_post_delete_hook(o))
+        .filter(|o| is_delete_hook(o, kind))
         .cloned()
         .collect();
-    if post_delete {
-        match run_post_delete_hooks(inner, app, &resolved, &live_hooks, &overrides).await {
-            Ok(true) => set_finalizers(inner, app, without(&list, finalizers::POST_DELETE)).await,
+    if has(kind.finalizer()) {
+        match run_hooks(inner, app, resolved, &live_hooks, overrides, kind).await {
+            Ok(true) => set_finalizers(inner, app, without(list, kind.finalizer())).await,
             Ok(false) => inner.refresh_queue.add_after(app.name(), RECHECK),
             Err(message) => {
-                tracing::warn!(app = app.name(), %message, "PostDelete hooks cannot run");
+                tracing::warn!(app = app.name(), %message, "deletion hooks cannot run");
                 let condition = json!({"status": {"conditions": [{"type": "DeletionError",
                     "message": message, "lastTransitionTime": crate::refresh::now_rfc3339()}]}});
                 if let Err(err) = patch_app(inner, app.name(), &condition).await {
@@ -247,36 +339,40 @@ pub(crate) async fn finalize_deletion(inner: &Arc<Inner>, app: &Application) {
                     .add_after(app.name(), Duration::from_secs(5));
             }
         }
-        return;
+        return true;
     }
-    // cleanup
-    let (to_delete, pending) = cleanup_plan(&live_hooks, &overrides);
-    for hook in &to_delete {
-        if let Err(err) = delete_object(&state, hook, "Background").await {
-            tracing::warn!(app = app.name(), %err, "deleting a PostDelete hook failed");
+    if has(kind.cleanup_finalizer()) {
+        let (to_delete, pending) = cleanup_plan(&live_hooks, overrides);
+        for hook in &to_delete {
+            if let Err(err) = delete_object(&resolved.state, hook, "Background").await {
+                tracing::warn!(app = app.name(), %err, hook = kind.name(), "deleting a hook failed");
+            }
         }
+        if pending {
+            inner.refresh_queue.add_after(app.name(), RECHECK);
+        } else {
+            set_finalizers(inner, app, without(list, kind.cleanup_finalizer())).await;
+        }
+        return true;
     }
-    if pending {
-        inner.refresh_queue.add_after(app.name(), RECHECK);
-        return;
-    }
-    set_finalizers(inner, app, without(&list, POST_DELETE_CLEANUP)).await;
+    false
 }
 
-/// Creates the PostDelete hooks that do not exist yet and reports whether all of them finished.
-async fn run_post_delete_hooks(
+/// Creates the hooks of one kind that do not exist yet and reports whether all of them finished.
+async fn run_hooks(
     inner: &Inner,
     app: &Application,
     resolved: &crate::registry::Resolved,
     live_hooks: &[Arc<Value>],
     overrides: &capstan_health::HealthOverrides,
+    kind: DeleteHook,
 ) -> Result<bool, String> {
     let rendered = desired(inner, app, resolved, None, false)
         .await
-        .map_err(|(_, message)| format!("rendering the PostDelete hooks: {message}"))?;
+        .map_err(|(_, message)| format!("rendering the {} hooks: {message}", kind.name()))?;
     let running: HashSet<ResourceKey> = live_hooks.iter().map(|h| ResourceKey::of(h)).collect();
     let mut created = 0;
-    for hook in rendered.objects.iter().filter(|o| is_post_delete_hook(o)) {
+    for hook in rendered.objects.iter().filter(|o| is_delete_hook(o, kind)) {
         if running.contains(&ResourceKey::of(hook)) {
             continue;
         }
@@ -285,14 +381,20 @@ async fn run_post_delete_hooks(
             Err(err) if err.to_string().contains("already exists") => {}
             Err(err) => {
                 return Err(format!(
-                    "creating PostDelete hook {}: {err}",
+                    "creating {} hook {}: {err}",
+                    kind.name(),
                     ResourceKey::of(hook)
                 ));
             }
         }
     }
     if created > 0 {
-        tracing::info!(app = app.name(), created, "created PostDelete hooks");
+        tracing::info!(
+            app = app.name(),
+            created,
+            hook = kind.name(),
+            "created deletion hooks"
+        );
         return Ok(false);
     }
     let running = live_hooks
@@ -317,6 +419,26 @@ mod tests {
             obj["metadata"]["annotations"]["argocd.argoproj.io/hook-delete-policy"] = json!(p);
         }
         Arc::new(obj)
+    }
+
+    #[test]
+    fn hook_finalizers_follow_the_source() {
+        let list = vec!["resources-finalizer.argocd.argoproj.io".to_string()];
+        let both = finalizers_for_hooks(&list, true, true);
+        assert_eq!(
+            both,
+            [
+                "resources-finalizer.argocd.argoproj.io",
+                "pre-delete-finalizer.argocd.argoproj.io",
+                "pre-delete-finalizer.argocd.argoproj.io/cleanup",
+                "post-delete-finalizer.argocd.argoproj.io",
+                "post-delete-finalizer.argocd.argoproj.io/cleanup",
+            ]
+        );
+        assert_eq!(finalizers_for_hooks(&both, false, false), list);
+        let pre_only = json!({"metadata": {"annotations": {"helm.sh/hook": "pre-delete"}}});
+        assert!(is_delete_hook(&pre_only, DeleteHook::Pre));
+        assert!(!is_delete_hook(&pre_only, DeleteHook::Post));
     }
 
     #[test]

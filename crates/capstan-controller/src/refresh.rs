@@ -312,7 +312,7 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
         return;
     }
     if let Ok(d) = &result {
-        crate::deletion::sync_post_delete_finalizers(inner, &app, &d.objects).await;
+        crate::deletion::sync_hook_finalizers(inner, &app, &d.objects).await;
     }
     if refresh_kind.is_some() {
         let patch = json!({"metadata": {"annotations": {REFRESH: null}}});

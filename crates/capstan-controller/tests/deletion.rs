@@ -11,11 +11,15 @@ use serde_json::{Value, json};
 const LONG: Duration = Duration::from_secs(60);
 
 fn post_delete_job(name: &str, policy: Option<&str>) -> String {
+    delete_hook_job(name, "PostDelete", policy)
+}
+
+fn delete_hook_job(name: &str, hook: &str, policy: Option<&str>) -> String {
     let policy = policy
         .map(|p| format!("\n    argocd.argoproj.io/hook-delete-policy: {p}"))
         .unwrap_or_default();
     format!(
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/hook: PostDelete{policy}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox:1.36\n        command: [\"true\"]\n"
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/hook: {hook}{policy}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox:1.36\n        command: [\"true\"]\n"
     )
 }
 
@@ -110,5 +114,78 @@ async fn post_delete_hooks_run_after_the_resources_are_deleted() {
         .any(|c| c["type"] == "Complete" && c["status"] == "True");
     assert!(complete, "{}", kept["status"]);
     wait_gone(&h, "batch/v1", "Job", "default", "post-cleaned").await;
+    h.shutdown().await;
+}
+
+fn created_at(obj: &Value) -> String {
+    obj["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_delete_hooks_run_before_the_resources_are_deleted() {
+    let h = Harness::start().await;
+    h.commit(
+        &[
+            (
+                "pre/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: still-here\ndata:\n  a: \"1\"\n",
+            ),
+            ("pre/hook.yaml", &delete_hook_job("pre-hook", "PreDelete", None)),
+        ],
+        &[],
+    );
+    let mut app = h.application("pre", "pre", "default", json!({"automated": {}}));
+    app["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    h.apply(&app).await;
+    let app = h
+        .wait_app("pre", LONG, |a| {
+            sync_status(a) == "Synced"
+                && finalizers(a)
+                    .iter()
+                    .any(|f| f == "pre-delete-finalizer.argocd.argoproj.io")
+        })
+        .await;
+    assert!(
+        !finalizers(&app)
+            .iter()
+            .any(|f| f.starts_with("post-delete-finalizer")),
+        "no PostDelete hooks, no PostDelete finalizer"
+    );
+    assert!(
+        h.get("batch/v1", "Job", Some("default"), "pre-hook")
+            .await
+            .is_none(),
+        "PreDelete hooks do not run at sync"
+    );
+    let rt = h
+        .client
+        .resolve("argoproj.io/v1alpha1", "Application")
+        .await
+        .unwrap();
+    h.client
+        .delete(&rt, Some("argocd"), "pre", &Default::default())
+        .await
+        .unwrap();
+    // the hook runs while the application's resources still exist
+    let deadline = Instant::now() + LONG;
+    let hook = loop {
+        if let Some(job) = h.get("batch/v1", "Job", Some("default"), "pre-hook").await {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "the PreDelete hook never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!created_at(&hook).is_empty());
+    assert!(
+        h.get("v1", "ConfigMap", Some("default"), "still-here")
+            .await
+            .is_some(),
+        "resources are deleted only after the PreDelete hooks"
+    );
+    wait_gone(&h, "argoproj.io/v1alpha1", "Application", "argocd", "pre").await;
+    wait_gone(&h, "v1", "ConfigMap", "default", "still-here").await;
     h.shutdown().await;
 }

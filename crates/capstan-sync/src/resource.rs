@@ -12,19 +12,22 @@ fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Hook types of an object: `argocd.argoproj.io/hook`, else Helm's `helm.sh/hook` mapped as Argo CD
-/// maps it (and Helm's `post-delete` as PostDelete). Unknown values are ignored, as Argo CD ignores
-/// them. Empty: not a hook.
+/// maps it (and Helm's `pre-delete`/`post-delete` as PreDelete/PostDelete). Unknown values are
+/// ignored, as Argo CD ignores them. Empty: not a hook.
 pub fn hook_types(obj: &Value) -> Vec<HookType> {
     if let Some(text) = annotation(obj, HOOK) {
         return split_list(text).filter_map(|h| h.parse().ok()).collect();
     }
     match annotation(obj, HELM_HOOK) {
         Some(text) => {
-            // Argo CD also runs Helm's post-delete hooks, as PostDelete hooks
+            // Argo CD also runs Helm's pre-delete and post-delete hooks, as PreDelete/PostDelete
             let mut types: Vec<HookType> = split_list(text)
                 .filter_map(|h| {
-                    HookType::from_helm(h)
-                        .or_else(|| (h.trim() == "post-delete").then_some(HookType::PostDelete))
+                    HookType::from_helm(h).or(match h.trim() {
+                        "pre-delete" => Some(HookType::PreDelete),
+                        "post-delete" => Some(HookType::PostDelete),
+                        _ => None,
+                    })
                 })
                 .collect();
             types.dedup();
@@ -99,6 +102,10 @@ mod tests {
         assert_eq!(
             hook_types(&obj(json!({HELM_HOOK: "post-delete"}))),
             [HookType::PostDelete]
+        );
+        assert_eq!(
+            hook_types(&obj(json!({HELM_HOOK: "pre-delete"}))),
+            [HookType::PreDelete]
         );
         // Argo CD's annotation wins over Helm's
         assert_eq!(
