@@ -30,7 +30,7 @@ mod retry;
 mod settings;
 pub mod status;
 mod steps;
-mod windows;
+pub mod windows;
 
 pub use controller::Controller;
 pub use credentials::SecretCredentialStore;

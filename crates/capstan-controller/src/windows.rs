@@ -7,6 +7,8 @@
 //! and every active deny window has `manualSync`. Otherwise an active allow window lets it run; and
 //! when allow windows match but none is active, only a manual sync with `manualSync` on all of them
 //! may run.
+//!
+//! Public so the API server can report an application's windows and refuse a blocked manual sync.
 
 use std::str::FromStr;
 
@@ -18,7 +20,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use crate::projects::glob_match;
 
 /// Argo CD's operation message while a window blocks a sync.
-pub(crate) const BLOCKED_MESSAGE: &str = "Sync operation blocked by sync window";
+pub const BLOCKED_MESSAGE: &str = "Sync operation blocked by sync window";
 
 fn describe(index: usize, window: &SyncWindow) -> String {
     format!(
@@ -33,7 +35,7 @@ fn any_glob(patterns: &[String], value: &str) -> bool {
 }
 
 /// True when the window applies to the application.
-pub(crate) fn matches(window: &SyncWindow, app: &Application) -> bool {
+pub fn matches(window: &SyncWindow, app: &Application) -> bool {
     let dest = &app.spec.destination;
     let apps = window.applications.as_deref().unwrap_or_default();
     let namespaces = window.namespaces.as_deref().unwrap_or_default();
@@ -75,11 +77,7 @@ fn parse_schedule(index: usize, window: &SyncWindow) -> Result<Cron, String> {
 
 /// True when the window is open at `now`. A schedule, duration or time zone that does not parse is
 /// an error naming the window.
-pub(crate) fn is_active(
-    index: usize,
-    window: &SyncWindow,
-    now: DateTime<Utc>,
-) -> Result<bool, String> {
+pub fn is_active(index: usize, window: &SyncWindow, now: DateTime<Utc>) -> Result<bool, String> {
     let cron = parse_schedule(index, window)?;
     let duration_text = window.duration.as_deref().unwrap_or_default();
     let duration = capstan_types::duration::parse_duration(duration_text)
@@ -107,7 +105,7 @@ pub(crate) fn is_active(
 
 /// Whether the project's windows let this application sync now. `Err` names a window that cannot
 /// be evaluated; such a window blocks, as in Argo CD.
-pub(crate) fn can_sync(
+pub fn can_sync(
     project: &AppProject,
     app: &Application,
     manual: bool,
@@ -152,7 +150,7 @@ pub(crate) fn can_sync(
 /// steps). Where [`can_sync`] says no, `syncOverrun` lets it go on: past an active deny window
 /// when every active deny window has `syncOverrun` and none was active yet when the operation
 /// started; past the end of allow windows when one with `syncOverrun` was active when it started.
-pub(crate) fn can_continue(
+pub fn can_continue(
     project: &AppProject,
     app: &Application,
     manual: bool,
@@ -186,6 +184,44 @@ pub(crate) fn can_continue(
         return Ok(deny_overrun);
     }
     Ok(allow_at_start_with_overrun)
+}
+
+/// The windows of an application, as Argo CD's `GET /api/v1/applications/{name}/syncwindows`
+/// reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicationWindows<'a> {
+    /// Windows that apply to the application.
+    pub assigned: Vec<&'a SyncWindow>,
+    /// Those of them open now.
+    pub active: Vec<&'a SyncWindow>,
+    /// Whether a manual sync may run now.
+    pub can_sync: bool,
+}
+
+/// The windows of `app` in `project` at `now`. A window that cannot be evaluated is an error
+/// naming it.
+pub fn application_windows<'a>(
+    project: &'a AppProject,
+    app: &Application,
+    now: DateTime<Utc>,
+) -> Result<ApplicationWindows<'a>, String> {
+    let windows = project.spec.sync_windows.as_deref().unwrap_or_default();
+    let mut assigned = Vec::new();
+    let mut active = Vec::new();
+    for (index, window) in windows.iter().enumerate() {
+        if !matches(window, app) {
+            continue;
+        }
+        assigned.push(window);
+        if is_active(index, window, now)? {
+            active.push(window);
+        }
+    }
+    Ok(ApplicationWindows {
+        assigned,
+        active,
+        can_sync: can_sync(project, app, true, now)?,
+    })
 }
 
 /// `None` when the sync may run; otherwise the operation message saying why it waits. An
@@ -389,5 +425,21 @@ mod tests {
             blocked_message(&project(json!([deny(true)])), &a, false, None, now).as_deref(),
             Some(BLOCKED_MESSAGE)
         );
+    }
+
+    #[test]
+    fn application_windows_for_the_api() {
+        let a = app("web", "web");
+        let now = at("2026-03-02T22:30:00Z");
+        let p = project(json!([
+            {"kind": "deny", "schedule": "0 22 * * *", "duration": "1h", "applications": ["web"], "manualSync": true},
+            {"kind": "allow", "schedule": "0 8 * * *", "duration": "1h", "applications": ["web"]},
+            {"kind": "deny", "schedule": "0 22 * * *", "duration": "1h", "applications": ["other"]}
+        ]));
+        let w = application_windows(&p, &a, now).unwrap();
+        assert_eq!(w.assigned.len(), 2);
+        assert_eq!(w.active.len(), 1);
+        assert_eq!(w.active[0].kind, Some(SyncWindowKind::Deny));
+        assert!(w.can_sync, "manual sync allowed by the active deny window");
     }
 }
