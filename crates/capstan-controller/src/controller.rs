@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clusters::{ClusterState, Scope};
 use crate::error::ControllerError;
+use crate::leases::{Coordinator, Ownership};
 use crate::manifests::ManifestGenerator;
 use crate::queue::WorkQueue;
 use crate::registry::{ClusterInfo, ClusterRegistry, RegistryParts};
@@ -24,6 +25,7 @@ pub(crate) struct Inner {
     pub(crate) config: ControllerConfig,
     pub(crate) control: ClusterClient,
     pub(crate) clusters: Arc<ClusterRegistry>,
+    pub(crate) ownership: Arc<Ownership>,
     pub(crate) apps: RwLock<HashMap<String, Application>>,
     pub(crate) projects: RwLock<HashMap<String, AppProject>>,
     pub(crate) settings: RwLock<RuntimeSettings>,
@@ -72,6 +74,11 @@ impl Controller {
         {
             tracing::warn!("live-state cache not fully synced after 60 s; starting anyway");
         }
+        let ownership = if config.sharding.is_some() {
+            Ownership::sharded()
+        } else {
+            Ownership::everything()
+        };
         let clusters = ClusterRegistry::new(RegistryParts {
             control: control.clone(),
             control_state: cluster,
@@ -84,7 +91,8 @@ impl Controller {
             tracking: settings.tracking.clone(),
             in_cluster_enabled: settings.in_cluster_enabled,
             changes: changes_tx,
-            cluster_events: cluster_tx,
+            cluster_events: cluster_tx.clone(),
+            ownership: ownership.clone(),
             cancel: cancel.clone(),
         });
         let inner = Arc::new(Inner {
@@ -92,6 +100,7 @@ impl Controller {
             config,
             control,
             clusters,
+            ownership,
             apps: RwLock::new(HashMap::new()),
             projects: RwLock::new(HashMap::new()),
             settings: RwLock::new(settings),
@@ -146,6 +155,18 @@ impl Controller {
             }));
         }
         tasks.push(tokio::spawn(inner.clusters.clone().watch_secrets()));
+        if let Some(sharding) = inner.config.sharding.clone() {
+            let coordinator = Coordinator {
+                config: sharding,
+                control: inner.control.clone(),
+                namespace: inner.config.namespace.clone(),
+                ownership: inner.ownership.clone(),
+                clusters: inner.clusters.clone(),
+                events: cluster_tx,
+                cancel: cancel.clone(),
+            };
+            tasks.push(tokio::spawn(coordinator.run()));
+        }
         tasks.push(tokio::spawn(watch_projects(inner.clone())));
         tasks.push(tokio::spawn(watch_settings(inner.clone())));
         tasks.push(tokio::spawn(watch_apps(inner.clone())));
@@ -193,6 +214,20 @@ impl Controller {
     /// Connection information of every destination cluster.
     pub fn clusters(&self) -> Vec<ClusterInfo> {
         self.inner.clusters.info()
+    }
+
+    /// Servers of the clusters this replica handles now (all of them without sharding).
+    pub fn owned_clusters(&self) -> Vec<String> {
+        if self.inner.config.sharding.is_none() {
+            return self
+                .inner
+                .clusters
+                .slots()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+        }
+        self.inner.ownership.owned_servers()
     }
 
     /// Names of the applications the controller knows.

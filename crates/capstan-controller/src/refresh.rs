@@ -195,16 +195,23 @@ pub(crate) fn compare_app(
     Ok(comparison)
 }
 
+/// Writes the status change and, in the same patch, removes a handled refresh annotation (so no reader
+/// sees the new status with the request still pending).
 async fn write_status(
     inner: &Inner,
     app: &Application,
     new: &capstan_types::ApplicationStatus,
+    clear_refresh: bool,
 ) -> Result<(), String> {
     let old =
         serde_json::to_value(app.status.clone().unwrap_or_default()).map_err(|e| e.to_string())?;
     let new = serde_json::to_value(new).map_err(|e| e.to_string())?;
     let patch = capstan_patch::create_merge_patch(&old, &new);
-    patch_app(inner, app.name(), &json!({ "status": patch })).await
+    let mut body = json!({ "status": patch });
+    if clear_refresh {
+        body["metadata"] = json!({"annotations": {REFRESH: null}});
+    }
+    patch_app(inner, app.name(), &body).await
 }
 
 /// Merge-patches an Application and keeps the local copy current.
@@ -247,6 +254,14 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
     let Some(app) = inner.apps.read().ok().and_then(|a| a.get(name).cloned()) else {
         return;
     };
+    let owned = match inner.clusters.server_of(&app) {
+        Some(server) => inner.ownership.owns(&server),
+        None => inner.ownership.owns_unplaced(),
+    };
+    if !owned {
+        // another replica handles this application's cluster
+        return;
+    }
     if app.metadata.deletion_timestamp.is_some() {
         crate::operation::finalize_deletion(inner, &app).await;
         return;
@@ -304,8 +319,9 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
             new_status.conditions = None;
         }
     }
-    if status_changed(app.status.as_ref(), &new_status)
-        && let Err(err) = write_status(inner, &app, &new_status).await
+    let status_written = status_changed(app.status.as_ref(), &new_status);
+    if status_written
+        && let Err(err) = write_status(inner, &app, &new_status, refresh_kind.is_some()).await
     {
         tracing::warn!(app = name, %err, "writing status failed; retrying");
         inner.refresh_queue.add_after(name, Duration::from_secs(2));
@@ -314,7 +330,7 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
     if let Ok(d) = &result {
         crate::deletion::sync_hook_finalizers(inner, &app, &d.objects).await;
     }
-    if refresh_kind.is_some() {
+    if refresh_kind.is_some() && !status_written {
         let patch = json!({"metadata": {"annotations": {REFRESH: null}}});
         if let Err(err) = patch_app(inner, name, &patch).await {
             tracing::warn!(app = name, %err, "removing the refresh annotation failed");

@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::IN_CLUSTER_SERVER;
 use crate::clusters::{ClusterState, Scope};
+use crate::leases::Ownership;
+use crate::sharding::ClusterSlot;
 
 /// Timings of connecting and probing clusters.
 #[derive(Debug, Clone)]
@@ -111,6 +113,7 @@ pub(crate) struct ClusterRegistry {
     entries: RwLock<HashMap<String, Arc<Entry>>>,
     in_cluster_enabled: AtomicBool,
     secrets_listed: AtomicBool,
+    ownership: Arc<Ownership>,
     cancel: CancellationToken,
 }
 
@@ -125,6 +128,7 @@ pub(crate) struct RegistryParts {
     pub(crate) in_cluster_enabled: bool,
     pub(crate) changes: mpsc::UnboundedSender<String>,
     pub(crate) cluster_events: mpsc::UnboundedSender<String>,
+    pub(crate) ownership: Arc<Ownership>,
     pub(crate) cancel: CancellationToken,
 }
 
@@ -146,6 +150,7 @@ impl ClusterRegistry {
             entries: RwLock::new(HashMap::new()),
             in_cluster_enabled: AtomicBool::new(parts.in_cluster_enabled),
             secrets_listed: AtomicBool::new(false),
+            ownership: parts.ownership,
             cancel: parts.cancel,
         })
     }
@@ -284,6 +289,39 @@ impl ClusterRegistry {
                 "failed to sync cluster {server}: {message}"
             ))),
         }
+    }
+
+    /// Every cluster to place on a shard: its server and its slot (id: the Secret's name, empty for
+    /// the in-cluster destination; `shard` pins it).
+    pub(crate) fn slots(&self) -> Vec<(String, ClusterSlot)> {
+        let entries: Vec<Arc<Entry>> = self
+            .entries
+            .read()
+            .map(|e| e.values().cloned().collect())
+            .unwrap_or_default();
+        let mut out: Vec<(String, ClusterSlot)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    normalize(&e.cluster.server),
+                    ClusterSlot {
+                        id: e.cluster.secret_name.clone(),
+                        pinned: e.cluster.shard,
+                    },
+                )
+            })
+            .collect();
+        let control_registered = entries.iter().any(|e| self.is_control(&e.cluster.server));
+        if self.in_cluster_enabled.load(Ordering::SeqCst) && !control_registered {
+            out.push((
+                IN_CLUSTER_SERVER.to_string(),
+                ClusterSlot {
+                    id: String::new(),
+                    pinned: None,
+                },
+            ));
+        }
+        out
     }
 
     /// Connection information of every cluster (the in-cluster one first when enabled).
@@ -466,16 +504,55 @@ impl ClusterRegistry {
         }
     }
 
-    /// Connects one cluster, then probes it until it is removed.
+    /// Connects one cluster while this replica owns it (always without sharding), and disconnects
+    /// (dropping its cache) when another replica takes it over.
     async fn run_cluster(self: Arc<Self>, entry: Arc<Entry>) {
+        let server = normalize(&entry.cluster.server);
+        loop {
+            while !self.ownership.owns(&server) {
+                tokio::select! {
+                    _ = entry.cancel.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+            }
+            let session = entry.cancel.child_token();
+            let watcher = {
+                let registry = self.clone();
+                let server = server.clone();
+                let session = session.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = session.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                        }
+                        if !registry.ownership.owns(&server) {
+                            session.cancel();
+                            return;
+                        }
+                    }
+                })
+            };
+            self.clone().run_session(&entry, &session).await;
+            watcher.abort();
+            if entry.cancel.is_cancelled() {
+                return;
+            }
+            tracing::info!(%server, "cluster handed over to another replica; its cache is dropped");
+            self.set_link(&entry, Link::Connecting);
+        }
+    }
+
+    /// One connection of a cluster (until `session.cancel` fires): connect with retries, then probe.
+    async fn run_session(self: Arc<Self>, entry: &Entry, session: &CancellationToken) {
         let server = entry.cluster.server.clone();
         let state = loop {
-            match self.connect_once(&entry).await {
+            match self.connect_once(entry, session).await {
                 Ok(state) => break state,
                 Err(message) => {
                     tracing::warn!(%server, %message, "cluster unreachable; retrying");
                     self.set_link(
-                        &entry,
+                        entry,
                         Link::Down {
                             message,
                             state: None,
@@ -484,14 +561,14 @@ impl ClusterRegistry {
                 }
             }
             tokio::select! {
-                _ = entry.cancel.cancelled() => return,
+                _ = session.cancelled() => return,
                 _ = tokio::time::sleep(self.timings.retry_delay) => {}
             }
         };
-        self.set_link(&entry, Link::Ready(state.clone()));
+        self.set_link(entry, Link::Ready(state.clone()));
         loop {
             tokio::select! {
-                _ = entry.cancel.cancelled() => return,
+                _ = session.cancelled() => return,
                 _ = tokio::time::sleep(self.timings.probe_interval) => {}
             }
             let probe =
@@ -501,17 +578,17 @@ impl ClusterRegistry {
                     if let Ok(mut v) = entry.version.write() {
                         *v = version;
                     }
-                    self.set_link(&entry, Link::Ready(state.clone()));
+                    self.set_link(entry, Link::Ready(state.clone()));
                 }
                 Ok(Err(err)) => self.set_link(
-                    &entry,
+                    entry,
                     Link::Down {
                         message: err.to_string(),
                         state: Some(state.clone()),
                     },
                 ),
                 Err(_) => self.set_link(
-                    &entry,
+                    entry,
                     Link::Down {
                         message: "the API server did not answer within 5 s".into(),
                         state: Some(state.clone()),
@@ -521,7 +598,11 @@ impl ClusterRegistry {
         }
     }
 
-    async fn connect_once(&self, entry: &Entry) -> Result<Arc<ClusterState>, String> {
+    async fn connect_once(
+        &self,
+        entry: &Entry,
+        session: &CancellationToken,
+    ) -> Result<Arc<ClusterState>, String> {
         let client = ClusterClient::from_cluster(&entry.cluster, self.connect.clone())
             .map_err(|e| e.to_string())?;
         let version = tokio::time::timeout(Duration::from_secs(10), client.server_version())
@@ -536,12 +617,13 @@ impl ClusterRegistry {
             cluster_resources: entry.cluster.cluster_resources,
         };
         let tracking = self.tracking.read().map(|t| t.clone()).unwrap_or_default();
+        let attempt = session.child_token();
         let state = ClusterState::start(
             client,
             scope,
             tracking,
             self.changes.clone(),
-            entry.cancel.child_token(),
+            attempt.clone(),
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -549,7 +631,7 @@ impl ClusterRegistry {
             .await
             .is_err()
         {
-            entry.cancel.cancel();
+            attempt.cancel();
             return Err(format!(
                 "the initial lists did not complete within {} s",
                 self.timings.connect_timeout.as_secs()

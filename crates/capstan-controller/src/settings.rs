@@ -25,6 +25,8 @@ pub struct ControllerConfig {
     pub field_manager: String,
     /// Connecting to and probing destination clusters.
     pub cluster_timings: crate::registry::ClusterTimings,
+    /// Sharding over several replicas (none: this replica handles every cluster).
+    pub sharding: Option<crate::leases::ShardingConfig>,
 }
 
 impl Default for ControllerConfig {
@@ -38,6 +40,7 @@ impl Default for ControllerConfig {
             self_heal_backoff: (Duration::from_secs(2), 3, Duration::from_secs(300)),
             field_manager: "capstan-controller".to_string(),
             cluster_timings: crate::registry::ClusterTimings::default(),
+            sharding: None,
         }
     }
 }

@@ -64,6 +64,52 @@ pub struct Args {
     /// Seconds between sync waves.
     #[arg(long, env = "ARGOCD_SYNC_WAVE_DELAY", default_value_t = 2.0)]
     pub wave_delay: f64,
+    /// Controller replicas. Above 1, the replicas share the clusters through coordination.k8s.io
+    /// Leases in `--namespace` (the live replicas are counted from their Leases, so scaling needs
+    /// no restart); each cluster is handled by exactly one replica.
+    #[arg(long, env = "ARGOCD_CONTROLLER_REPLICAS", default_value_t = 1)]
+    pub replicas: u32,
+    /// This replica's identity in its Lease (default: host name and process id).
+    #[arg(long, env = "CAPSTAN_CONTROLLER_REPLICA_ID")]
+    pub replica_id: Option<String>,
+    /// How clusters are placed on replicas: legacy, round-robin or consistent-hashing.
+    #[arg(
+        long,
+        env = "ARGOCD_CONTROLLER_SHARDING_ALGORITHM",
+        default_value = "legacy"
+    )]
+    pub sharding_method: String,
+    /// Seconds a replica's Leases last without renewal: a dead replica's clusters move to the others
+    /// within about this time.
+    #[arg(long, env = "CAPSTAN_CONTROLLER_LEASE_SECONDS", default_value_t = 15)]
+    pub lease_seconds: u64,
+}
+
+impl Args {
+    fn sharding(&self) -> anyhow::Result<Option<capstan_controller::ShardingConfig>> {
+        if self.replicas <= 1 {
+            return Ok(None);
+        }
+        let algorithm = self
+            .sharding_method
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--sharding-method: {e}"))?;
+        let replica_id = match &self.replica_id {
+            Some(id) if !id.trim().is_empty() => id.trim().to_string(),
+            _ => {
+                let host = std::env::var("HOSTNAME")
+                    .ok()
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "controller".to_string());
+                format!("{host}-{}", std::process::id())
+            }
+        };
+        Ok(Some(capstan_controller::ShardingConfig {
+            replica_id,
+            algorithm,
+            lease_duration: Duration::from_secs(self.lease_seconds.max(3)),
+        }))
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -71,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let sharding = args.sharding()?;
     rt.block_on(async move {
         capstan_kube::install_crypto_provider();
         let options = ConnectOptions::default();
@@ -104,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             status_processors: args.status_processors,
             operation_processors: args.operation_processors,
             wave_delay: Duration::from_secs_f64(args.wave_delay.max(0.0)),
+            sharding,
             ..ControllerConfig::default()
         };
         let generator = Arc::new(generator);
