@@ -135,11 +135,13 @@ pub fn evaluate(
                 }
             };
             let once_per = match &cond.once_per {
+                // an empty value is no oncePer at all, as in Argo CD
                 Some(expr) => match expr.eval(env) {
                     Ok(v) => Some(match v {
                         Val::Nil => String::new(),
                         v => v.to_key_string(),
-                    }),
+                    })
+                    .filter(|s| !s.is_empty()),
                     Err(e) => {
                         out.errors
                             .push((name.to_string(), format!("[{i}].oncePer: {e}")));
