@@ -6,6 +6,8 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod prompt;
+pub mod sso;
 
 pub use client::{ApiClient, Connection};
 pub use config::{Config, Context, Server, User};

@@ -100,6 +100,8 @@ pub struct Inner {
     pub apps: Arc<AppCache>,
     /// Repository and cluster connection tests.
     pub connections: crate::connection::Connections,
+    /// The OpenID provider's keys (ID tokens used as bearer tokens).
+    pub provider_keys: crate::auth::oidc::ProviderKeys,
 }
 
 impl std::ops::Deref for AppState {
@@ -153,6 +155,7 @@ impl AppState {
             shutdown,
             apps: Arc::new(AppCache::default()),
             connections: Default::default(),
+            provider_keys: Default::default(),
         }));
         state.bootstrap().await?;
         Ok(state)

@@ -26,6 +26,8 @@ pub struct OidcSettings {
     pub client_id: String,
     /// Client secret (a `$key` reference to argocd-secret is resolved).
     pub client_secret: Option<String>,
+    /// Client id the CLI uses for its own authorization code flow (`cliClientID`), if different.
+    pub cli_client_id: Option<String>,
     /// Scopes asked for.
     pub scopes: Vec<String>,
 }
@@ -62,6 +64,7 @@ impl OidcSettings {
             issuer: issuer.trim_end_matches('/').to_string(),
             client_id,
             client_secret,
+            cli_client_id: text("cliClientID").filter(|c| !c.is_empty()),
             scopes,
         }))
     }
@@ -212,6 +215,18 @@ pub async fn exchange(
         .ok_or_else(|| upstream("token response", "no id_token"))
 }
 
+/// Reads the provider's JSON Web Key Set.
+pub async fn fetch_jwks(http: &reqwest::Client, discovery: &Discovery) -> Result<Value, ApiError> {
+    http.get(&discovery.jwks_uri)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| upstream("jwks", e))?
+        .json()
+        .await
+        .map_err(|e| upstream("jwks", e))
+}
+
 /// Verifies an RS256 ID token against the provider's keys; returns its claims.
 pub async fn verify_id_token(
     http: &reqwest::Client,
@@ -219,6 +234,37 @@ pub async fn verify_id_token(
     settings: &OidcSettings,
     token: &str,
     nonce: &str,
+    now: i64,
+) -> Result<Value, ApiError> {
+    let jwks = fetch_jwks(http, discovery).await?;
+    verify_with_keys(
+        &jwks,
+        settings,
+        token,
+        &[settings.client_id.as_str()],
+        Some(nonce),
+        now,
+    )
+}
+
+/// The `alg` and `kid` of a token's header, unverified.
+pub fn token_header(token: &str) -> Option<(String, Option<String>)> {
+    let h = token.split('.').next()?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
+    Some((
+        header["alg"].as_str()?.to_string(),
+        header["kid"].as_str().map(String::from),
+    ))
+}
+
+/// Verifies an RS256 ID token with the keys of `jwks`: signature, issuer, one of `audiences`, expiry
+/// and (when given) the nonce.
+pub fn verify_with_keys(
+    jwks: &Value,
+    settings: &OidcSettings,
+    token: &str,
+    audiences: &[&str],
+    nonce: Option<&str>,
     now: i64,
 ) -> Result<Value, ApiError> {
     let bad = |why: &str| ApiError::Unauthenticated(format!("invalid ID token: {why}"));
@@ -236,14 +282,6 @@ pub async fn verify_id_token(
     if header["alg"] != "RS256" {
         return Err(bad(&format!("unsupported algorithm {}", header["alg"])));
     }
-    let jwks: Value = http
-        .get(&discovery.jwks_uri)
-        .send()
-        .await
-        .map_err(|e| upstream("jwks", e))?
-        .json()
-        .await
-        .map_err(|e| upstream("jwks", e))?;
     let kid = header["kid"].as_str();
     let key = jwks["keys"]
         .as_array()
@@ -277,10 +315,10 @@ pub async fn verify_id_token(
         return Err(bad("issuer mismatch"));
     }
     let aud_ok = match &claims["aud"] {
-        Value::String(a) => *a == settings.client_id,
+        Value::String(a) => audiences.contains(&a.as_str()),
         Value::Array(list) => list
             .iter()
-            .any(|a| a == &Value::String(settings.client_id.clone())),
+            .any(|a| a.as_str().is_some_and(|a| audiences.contains(&a))),
         _ => false,
     };
     if !aud_ok {
@@ -289,10 +327,52 @@ pub async fn verify_id_token(
     if claims["exp"].as_i64().is_none_or(|exp| exp <= now) {
         return Err(bad("expired"));
     }
-    if claims["nonce"].as_str() != Some(nonce) {
+    if let Some(nonce) = nonce
+        && claims["nonce"].as_str() != Some(nonce)
+    {
         return Err(bad("nonce mismatch"));
     }
     Ok(claims)
+}
+
+/// The provider's discovery document and keys, kept for a while so that ID tokens used as bearer
+/// tokens (by the CLI after `capstan login --sso`) are checked without asking the provider each time.
+#[derive(Default)]
+pub struct ProviderKeys {
+    cached: tokio::sync::Mutex<Option<(String, Value, std::time::Instant)>>,
+}
+
+/// How long the provider's keys are reused (a token signed with an unknown key refetches them).
+pub const KEYS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl ProviderKeys {
+    /// The JWKS of `issuer`; fetched again when older than [`KEYS_TTL`], when `kid` is unknown, or
+    /// when the issuer changed.
+    pub async fn jwks(
+        &self,
+        http: &reqwest::Client,
+        issuer: &str,
+        kid: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((iss, jwks, at)) = cached.as_ref()
+            && iss == issuer
+            && at.elapsed() < KEYS_TTL
+            && kid.is_none_or(|kid| {
+                jwks["keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k["kid"].as_str() == Some(kid))
+            })
+        {
+            return Ok(jwks.clone());
+        }
+        let discovery = discover(http, issuer).await?;
+        let jwks = fetch_jwks(http, &discovery).await?;
+        *cached = Some((issuer.to_string(), jwks.clone(), std::time::Instant::now()));
+        Ok(jwks)
+    }
 }
 
 /// The RBAC groups of an SSO user: the values of the claims named by `scopes`.

@@ -264,6 +264,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         }
         return Err(ApiError::Unauthenticated("no session information".into()));
     };
+    if crate::auth::oidc::token_header(&token).is_some_and(|(alg, _)| alg == "RS256") {
+        return authenticate_id_token(state, &settings, &token).await;
+    }
     let claims = jwt::decode(&signing_key(&settings)?, &token, now()).map_err(invalid)?;
     if claims.iss != jwt::ISSUER {
         // an SSO session: valid while the same provider is configured
@@ -335,6 +338,53 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         groups: claims.groups.clone(),
         kind,
         claims: Some(claims),
+    })
+}
+
+/// An ID token of the configured OpenID provider used as a bearer token (what `capstan login --sso`
+/// stores, as `argocd login --sso` does): RS256 signature by the provider's keys, issuer, audience
+/// (`clientID` or `cliClientID`) and expiry; the claims named by `scopes` become the groups.
+async fn authenticate_id_token(
+    state: &AppState,
+    settings: &Settings,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let oidc = crate::auth::oidc::OidcSettings::from_settings(settings)
+        .ok()
+        .flatten()
+        .ok_or_else(|| invalid("an ID token was given but SSO is not configured"))?;
+    let kid = crate::auth::oidc::token_header(token).and_then(|(_, kid)| kid);
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| ApiError::Internal(format!("HTTP client: {e}")))?;
+    let jwks = state
+        .provider_keys
+        .jwks(&http, &oidc.issuer, kid.as_deref())
+        .await?;
+    let mut audiences = vec![oidc.client_id.as_str()];
+    if let Some(cli) = &oidc.cli_client_id {
+        audiences.push(cli.as_str());
+    }
+    let claims = crate::auth::oidc::verify_with_keys(&jwks, &oidc, token, &audiences, None, now())?;
+    let subject = claims["sub"].as_str().unwrap_or_default().to_string();
+    if subject.is_empty() {
+        return Err(invalid("the ID token has no subject"));
+    }
+    let groups = crate::auth::oidc::groups(&claims, &settings.rbac.scopes);
+    Ok(Principal {
+        subject: subject.clone(),
+        groups: groups.clone(),
+        kind: PrincipalKind::Sso,
+        claims: Some(jwt::Claims {
+            iss: oidc.issuer.clone(),
+            sub: subject,
+            iat: claims["iat"].as_i64().unwrap_or_default(),
+            nbf: None,
+            exp: claims["exp"].as_i64(),
+            jti: claims["jti"].as_str().unwrap_or_default().to_string(),
+            groups,
+        }),
     })
 }
 

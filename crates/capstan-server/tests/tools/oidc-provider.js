@@ -1,5 +1,7 @@
 // A real OpenID Connect provider (npm oidc-provider) on loopback for the SSO test.
 // Usage: node oidc-provider.js <redirect_uri>; prints "listening <port>" once ready.
+// A second client, "capstan-cli", is a public native client for the CLI's own code flow
+// (`capstan login --sso`): loopback callback on any port, no secret, PKCE.
 // Every user logs in with any password (the provider's development interactions); the user
 // "alice" is in the group "devs", every other user in "others".
 'use strict';
@@ -21,6 +23,13 @@ server.listen(0, '127.0.0.1', () => {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+    }, {
+      client_id: 'capstan-cli',
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/auth/callback'],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
     }],
     pkce: { required: () => true, methods: ['S256'] },
     claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },

@@ -1,6 +1,5 @@
 //! `capstan login | logout | relogin | context | version`: sessions and contexts of the config file.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -10,21 +9,39 @@ use serde_json::json;
 use super::client_args::ClientArgs;
 use super::output::{Format, Table, serialize};
 
-/// Log in to an API server with a username and password; the session token is stored in the
-/// config file under a context (named after the server unless --name is given) that becomes current.
+/// Log in to an API server with a username and password (or with --sso through the browser); the
+/// session token is stored in the config file under a context (named after the server unless --name
+/// is given) that becomes current.
 ///
-/// Example: `capstan login localhost:8080 --plaintext --username admin --password "$PW"`
+/// Example: `capstan login localhost:8080 --plaintext --username admin --password "$PW"`;
+/// `capstan login cd.example.com --sso`
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
     /// API server, `host:port` or URL.
     #[arg(value_name = "SERVER")]
     pub address: String,
     /// Username.
-    #[arg(long, default_value = "admin")]
+    #[arg(long, default_value = "admin", conflicts_with = "sso")]
     pub username: String,
-    /// Password (read from standard input when absent).
-    #[arg(long, env = "CAPSTAN_PASSWORD", hide_env_values = true)]
+    /// Password (prompted without echo on a terminal, else read from standard input, when absent).
+    #[arg(
+        long,
+        env = "CAPSTAN_PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "sso"
+    )]
     pub password: Option<String>,
+    /// Log in through the server's OpenID Connect provider in a browser (authorization code flow
+    /// with PKCE; the browser is sent back to a local callback on 127.0.0.1). The browser is the one
+    /// `$BROWSER` names, else the system's opener; the URL is printed too.
+    #[arg(long)]
+    pub sso: bool,
+    /// Port of the local SSO callback (0: a free port chosen at random).
+    #[arg(long, default_value_t = 0, requires = "sso")]
+    pub sso_port: u16,
+    /// How long to wait for the browser login, in seconds.
+    #[arg(long, default_value_t = 300, requires = "sso")]
+    pub sso_timeout: u64,
     /// Name of the context to create or update.
     #[arg(long)]
     pub name: Option<String>,
@@ -85,24 +102,6 @@ pub struct VersionArgs {
     pub client: ClientArgs,
 }
 
-fn read_password(prompt: &str) -> anyhow::Result<String> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("{prompt}");
-        std::io::stderr().flush().ok();
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
-    let pw = line.trim_end_matches(['\n', '\r']).to_string();
-    if pw.is_empty() {
-        bail!("no password given: use --password or pipe it on standard input");
-    }
-    Ok(pw)
-}
-
 fn login_to(
     client_args: &ClientArgs,
     server: &str,
@@ -125,7 +124,7 @@ fn login_to(
     })?;
     let password = match password {
         Some(p) => p.to_string(),
-        None => read_password(&format!("Password for {username}: "))?,
+        None => capstan_client::prompt::read_password(&format!("Password for {username}: "))?,
     };
     let token = client.login(username, &password)?;
     config.upsert_login(name, entry, &token);
@@ -135,8 +134,91 @@ fn login_to(
     Ok(())
 }
 
+/// Opens `url` in the user's browser (`$BROWSER`, else the system's opener); failures are not
+/// errors: the URL is printed for the user to open.
+fn open_browser(url: &str) {
+    let opener = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                "open".to_string()
+            } else {
+                "xdg-open".to_string()
+            }
+        });
+    let mut parts = opener.split_whitespace();
+    let Some(program) = parts.next() else { return };
+    let spawned = std::process::Command::new(program)
+        .args(parts)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Ok(mut child) = spawned {
+        // reap it in the background; an opener returns at once
+        std::thread::spawn(move || {
+            let _ = child.wait();
+        });
+    }
+}
+
+fn login_sso(args: &LoginArgs, name: &str) -> anyhow::Result<()> {
+    let (path, mut config) = args.client.load_config()?;
+    let server = &args.address;
+    let known = config.server(server).cloned().unwrap_or_default();
+    let entry = Server {
+        server: server.to_string(),
+        insecure: args.client.insecure || known.insecure,
+        plain_text: args.client.plaintext || known.plain_text,
+    };
+    let client = ApiClient::new(Connection {
+        server: server.to_string(),
+        insecure: entry.insecure,
+        plain_text: entry.plain_text,
+        token: None,
+    })?;
+    let login = capstan_client::sso::SsoLogin::prepare(&client, args.sso_port)?;
+    eprintln!(
+        "Opening a browser for authentication (callback on {})",
+        login.redirect_uri()
+    );
+    eprintln!("If it does not open, visit: {}", login.authorization_url());
+    open_browser(login.authorization_url());
+    let tokens = login.complete(std::time::Duration::from_secs(args.sso_timeout))?;
+    // the server checks the token as every later request will
+    let check = ApiClient::new(Connection {
+        token: Some(tokens.id_token.clone()),
+        ..client.connection().clone()
+    })?;
+    let info = check
+        .user_info()
+        .context("asking the server who the SSO token is")?;
+    if info["loggedIn"] != serde_json::Value::Bool(true) {
+        bail!(
+            "the server did not accept the token of the OpenID provider: check oidc.config in argocd-cm (issuer, clientID, cliClientID)"
+        );
+    }
+    config.upsert_login(name, entry, &tokens.id_token);
+    config.save(&path)?;
+    let who = info["username"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .or_else(|| tokens.claims["email"].as_str())
+        .or_else(|| tokens.claims["sub"].as_str())
+        .unwrap_or("user");
+    println!("'{who}' logged in successfully");
+    println!("Context '{name}' updated");
+    Ok(())
+}
+
 pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
     let name = args.name.clone().unwrap_or_else(|| args.address.clone());
+    if args.sso {
+        login_sso(&args, &name)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     login_to(
         &args.client,
         &args.address,
