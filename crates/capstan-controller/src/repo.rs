@@ -7,26 +7,83 @@ use capstan_types::ApplicationSourceType;
 
 use crate::manifests::{GenerateFuture, GenerateRequest, Generated, ManifestGenerator};
 
-/// Renders through the repo server: a [`RepoService`] in this process, or a remote
-/// `capstan repo-server`.
+/// Renders through the repo server: a [`RepoService`] in this process, or one or more remote
+/// `capstan repo-server` replicas.
 pub struct RepoGenerator {
-    service: RepoClient,
+    servers: Vec<RepoClient>,
 }
 
 impl RepoGenerator {
     /// Uses a service in this process.
     pub fn new(service: Arc<RepoService>) -> Self {
         RepoGenerator {
-            service: RepoClient::InProcess(service),
+            servers: vec![RepoClient::InProcess(service)],
         }
     }
 
     /// Uses a `capstan repo-server` at `base` (`http://host:8081`).
     pub fn remote(server: RemoteRepoServer) -> Self {
+        Self::replicas(vec![server])
+    }
+
+    /// Uses several `capstan repo-server` replicas: each source goes to one replica chosen by its
+    /// repository and path (so its caches stay warm there), and to the next one when that replica
+    /// cannot be reached.
+    pub fn replicas(servers: Vec<RemoteRepoServer>) -> Self {
         RepoGenerator {
-            service: RepoClient::Remote(Box::new(server)),
+            servers: servers
+                .into_iter()
+                .map(|s| RepoClient::Remote(Box::new(s)))
+                .collect(),
         }
     }
+
+    /// Generates with the preferred replica for the source, failing over to the others.
+    async fn generate_one(
+        &self,
+        request: &ManifestRequest,
+    ) -> Result<capstan_repo::ManifestResponse, String> {
+        let key = format!(
+            "{}|{}|{}",
+            request.source.repo_url,
+            request.source.path.as_deref().unwrap_or_default(),
+            request.source.chart.as_deref().unwrap_or_default()
+        );
+        let count = self.servers.len().max(1);
+        let start = preferred(&key, count);
+        let mut failures = Vec::new();
+        for i in 0..count {
+            let Some(server) = self.servers.get((start + i) % count) else {
+                break;
+            };
+            match server.generate(request).await {
+                Ok(response) => return Ok(response),
+                Err(capstan_repo::RenderError::Remote {
+                    server,
+                    kind,
+                    message,
+                }) if kind == "Unreachable" && count > 1 => {
+                    tracing::warn!(%server, %message, "repo server unreachable; trying the next replica");
+                    failures.push(format!("{server}: {message}"));
+                }
+                Err(err) => return Err(err.to_string()),
+            }
+        }
+        Err(format!(
+            "no repo server could be reached: {}",
+            failures.join("; ")
+        ))
+    }
+}
+
+/// The replica a source prefers (FNV-1a of its key).
+fn preferred(key: &str, count: usize) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    usize::try_from(hash % count.max(1) as u64).unwrap_or(0)
 }
 
 impl ManifestGenerator for RepoGenerator {
@@ -65,11 +122,7 @@ impl ManifestGenerator for RepoGenerator {
                     ref_sources: ref_sources.clone(),
                     manifest_generate_paths: None,
                 };
-                let response = self
-                    .service
-                    .generate(&manifest_request)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let response = self.generate_one(&manifest_request).await?;
                 if revision.is_none() {
                     revision = Some(response.revision.clone());
                     source_type = response.source_type.parse::<ApplicationSourceType>().ok();
@@ -82,5 +135,24 @@ impl ManifestGenerator for RepoGenerator {
                 source_type,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_spread_over_replicas_stably() {
+        let picks: Vec<usize> = (0..100)
+            .map(|i| preferred(&format!("https://git/r|apps/app-{i}|"), 3))
+            .collect();
+        assert!(picks.iter().all(|p| *p < 3));
+        for r in 0..3 {
+            let n = picks.iter().filter(|p| **p == r).count();
+            assert!(n > 15, "replica {r} got {n} of 100");
+        }
+        assert_eq!(preferred("same", 3), preferred("same", 3));
+        assert_eq!(preferred("anything", 1), 0);
     }
 }

@@ -47,8 +47,9 @@ pub struct Args {
         default_value_t = 10
     )]
     pub operation_processors: usize,
-    /// A `capstan repo-server` to render with (`http://host:8081`); the repo server runs in this
-    /// process when absent.
+    /// `capstan repo-server` replicas to render with, comma-separated (`http://host:8081`); each
+    /// source prefers one replica and fails over to the next. The repo server runs in this process
+    /// when absent.
     #[arg(long, env = "ARGOCD_REPO_SERVER")]
     pub repo_server: Option<String>,
     /// Seconds to wait for the repo server (Argo CD's controller.repo.server.timeout.seconds).
@@ -133,16 +134,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .context("reading repository Secrets")?;
         let generator = match &args.repo_server {
-            Some(url) => {
-                let base = if url.starts_with("http://") || url.starts_with("https://") {
-                    url.clone()
-                } else {
-                    format!("http://{url}")
-                };
-                RepoGenerator::remote(capstan_repo::RemoteRepoServer::new(
-                    base,
-                    Duration::from_secs(args.repo_server_timeout),
-                ))
+            Some(urls) => {
+                let servers = urls
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(|url| {
+                        let base = if url.starts_with("http://") || url.starts_with("https://") {
+                            url.to_string()
+                        } else {
+                            format!("http://{url}")
+                        };
+                        capstan_repo::RemoteRepoServer::new(
+                            base,
+                            Duration::from_secs(args.repo_server_timeout),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                anyhow::ensure!(!servers.is_empty(), "--repo-server names no server");
+                RepoGenerator::replicas(servers)
             }
             None => in_process_generator(credentials, &args.repo_cache_dir)?,
         };
