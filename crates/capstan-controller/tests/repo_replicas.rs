@@ -95,8 +95,7 @@ async fn generation_fails_over_to_a_live_replica() {
     let err = only_dead
         .generate(request(&repo, "apps/a0"))
         .await
-        .err()
-        .expect("no replica answers");
+        .expect_err("no replica answers");
     assert!(err.contains("no repo server could be reached"), "{err}");
     assert!(err.contains(&dead), "{err}");
 }
