@@ -478,3 +478,55 @@ async fn teams_and_github_after_the_configmap_changes_at_runtime() {
     assert_eq!(receiver.got().len(), 2);
     controller.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_over_starttls_and_implicit_tls_with_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut starttls = Smtp::start_secure("starttls", dir.path()).await;
+    let mut implicit = Smtp::start_secure("tls", dir.path()).await;
+    let settings = |port: u16, tls: &str| {
+        format!(
+            "host: 127.0.0.1\nport: {port}\nfrom: cd@example.com\nusername: $smtp-user\npassword: $smtp-password\ninsecure_skip_verify: true\ntls: {tls}\n"
+        )
+    };
+    let cm = vec![
+        (
+            "service.email.starttls",
+            settings(starttls.port, "starttls"),
+        ),
+        ("service.email.implicit", settings(implicit.port, "tls")),
+    ];
+    let cluster = cluster(
+        &dir.path().join("api"),
+        &cm,
+        &[("smtp-user", "mailer"), ("smtp-password", "smtp-s3cret")],
+    )
+    .await;
+    app(
+        &cluster,
+        "payments",
+        subscribe(&[
+            ("on-sync-succeeded.starttls", "a@example.com"),
+            ("on-sync-succeeded.implicit", "b@example.com"),
+        ]),
+    )
+    .await;
+    let controller = Running::start(&cluster).await;
+    set_status(&cluster, "payments", "Succeeded", "Healthy", "r1").await;
+    for (server, to) in [
+        (&mut starttls, "a@example.com"),
+        (&mut implicit, "b@example.com"),
+    ] {
+        let mail = server.next(WAIT).await;
+        assert_eq!(mail["to"], json!([to]));
+        assert_eq!(
+            mail["subject"],
+            "Application payments has been successfully synced."
+        );
+        assert_eq!(mail["tls"], true, "{mail}");
+        assert_eq!(mail["login"], "mailer", "{mail}");
+    }
+    controller.stop().await;
+    starttls.stop().await;
+    implicit.stop().await;
+}

@@ -220,19 +220,40 @@ pub struct Smtp {
 }
 
 const SMTP_SERVER: &str = r#"
-import json, sys
+import json, ssl, sys
 from email import message_from_bytes
 from email.policy import default
+import logging, warnings
+warnings.simplefilter("ignore")
+logging.disable(logging.WARNING)
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+port, mode = int(sys.argv[1]), sys.argv[2]
 
 class Handler:
     async def handle_DATA(self, server, session, envelope):
         m = message_from_bytes(envelope.content, policy=default)
+        login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else session.auth_data
         print(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                          "subject": str(m["subject"]), "body": m.get_content()}), flush=True)
+                          "subject": str(m["subject"]), "body": m.get_content(),
+                          "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None, "login": login}), flush=True)
         return "250 OK"
 
-c = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == b"mailer" and auth_data.password == b"smtp-s3cret"
+    return AuthResult(success=ok, auth_data=auth_data.login if ok else None)
+
+kwargs = {}
+if mode != "plain":
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    kwargs = {"authenticator": authenticator, "auth_required": True}
+    if mode == "starttls":
+        kwargs.update(tls_context=ctx, require_starttls=True)
+    else:
+        kwargs.update(ssl_context=ctx, auth_require_tls=False)
+c = Controller(Handler(), hostname="127.0.0.1", port=port, **kwargs)
 c.start()
 print("READY", flush=True)
 sys.stdin.read()
@@ -240,10 +261,56 @@ c.stop()
 "#;
 
 impl Smtp {
+    /// A plain SMTP server (no TLS, no authentication).
     pub async fn start() -> Smtp {
+        Smtp::start_mode("plain", None).await
+    }
+
+    /// `starttls` (STARTTLS required) or `tls` (implicit TLS), both requiring authentication as
+    /// `mailer` / `smtp-s3cret`, with a self-signed certificate made in `dir`.
+    pub async fn start_secure(mode: &str, dir: &Path) -> Smtp {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl made a certificate");
+        Smtp::start_mode(
+            mode,
+            Some((cert.display().to_string(), key.display().to_string())),
+        )
+        .await
+    }
+
+    async fn start_mode(mode: &str, pem: Option<(String, String)>) -> Smtp {
         let port = closed_port();
+        let mut args = vec![
+            "-c".to_string(),
+            SMTP_SERVER.to_string(),
+            port.to_string(),
+            mode.to_string(),
+        ];
+        if let Some((cert, key)) = pem {
+            args.push(cert);
+            args.push(key);
+        }
         let mut child = tokio::process::Command::new("python3")
-            .args(["-c", SMTP_SERVER, &port.to_string()])
+            .args(&args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
