@@ -307,7 +307,8 @@ async fn a_window_that_opens_during_a_sync_holds_the_remaining_waves() {
         "duration": "1h", "applications": ["*"]}]),
     ))
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // (the controller sees the project through its watch)
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let rt = h.client.resolve("batch/v1", "Job").await.unwrap();
     h.client
         .merge_patch(
