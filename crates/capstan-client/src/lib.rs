@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod prompt;
 pub mod sso;
+pub mod watch;
 
 pub use client::{ApiClient, Connection};
 pub use config::{Config, Context, Server, User};

@@ -3,8 +3,10 @@
 //! and health) as it changes above a progress bar with the elapsed time, otherwise plain lines.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use capstan_client::watch::AppEvent;
 use capstan_client::{ApiClient, ClientError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -196,7 +198,8 @@ fn reached(app: &Value, want: Want) -> bool {
         && !want.deleted
 }
 
-/// Polls until `want` is reached, the operation fails, or `timeout` passes.
+/// Follows the Application (its event stream, or polling when the stream is unavailable) until
+/// `want` is reached, the operation fails, or `timeout` passes.
 pub fn wait(
     client: &ApiClient,
     name: &str,
@@ -216,11 +219,35 @@ pub fn wait(
         b
     });
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
-    let mut last: Option<Value>;
+    let mut last: Option<Value> = None;
     let mut last_state = String::new();
+    // changes arrive over the server's event stream; polling is the fallback when it is unavailable
+    let mut events = client.watch_application(name).ok();
+    let mut first = true;
     let outcome = loop {
-        match client.get_application(name, None) {
-            Ok(app) => {
+        let fetched = if first {
+            first = false;
+            Some(client.get_application(name, None))
+        } else if let Some(rx) = &events {
+            let remaining = timeout.saturating_sub(start.elapsed());
+            match rx.recv_timeout(remaining.min(Duration::from_secs(1))) {
+                Ok(AppEvent::Changed(app)) => Some(Ok(app)),
+                Ok(AppEvent::Deleted) => Some(Err(ClientError::NotFound(format!(
+                    "application {name} was deleted"
+                )))),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    events = None;
+                    Some(client.get_application(name, None))
+                }
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(if tty { 500 } else { 1000 }));
+            Some(client.get_application(name, None))
+        };
+        match fetched {
+            None => {}
+            Some(Ok(app)) => {
                 // a queued operation: the operation state shown is still the previous one's
                 let queued = want.operation
                     && app.get("operation").is_some_and(|o| !o.is_null())
@@ -284,8 +311,8 @@ pub fn wait(
                 }
                 last = Some(app);
             }
-            Err(ClientError::NotFound(_)) if want.deleted => break Outcome::Done(None),
-            Err(e) => {
+            Some(Err(ClientError::NotFound(_))) if want.deleted => break Outcome::Done(None),
+            Some(Err(e)) => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
@@ -299,7 +326,6 @@ pub fn wait(
                 pending(last.as_ref(), want)
             ));
         }
-        std::thread::sleep(Duration::from_millis(if tty { 500 } else { 1000 }));
     };
     if let Some(b) = bar {
         b.finish_and_clear();
