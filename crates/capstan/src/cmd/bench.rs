@@ -40,9 +40,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         operation_processors: usize,
     },
+    /// Spread N single-ConfigMap applications over several destination clusters (`capstan
+    /// apiserver` processes) and sync them with 1, 2, 4... `capstan controller` replicas sharing the
+    /// clusters through Leases: time until all are Synced and Healthy, per-replica CPU, peak RSS and
+    /// clusters held.
+    ///
+    /// Example: `capstan bench shards --apps 1000 --clusters 10 --replicas 1,2,4`
+    Shards {
+        /// Number of applications.
+        #[arg(long, default_value_t = 1000)]
+        apps: usize,
+        /// Number of destination clusters.
+        #[arg(long, default_value_t = 10)]
+        clusters: usize,
+        /// Replica counts to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        replicas: Vec<usize>,
+        /// Working directory (a temporary one when absent).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
-struct KillOnDrop(Child);
+pub(super) struct KillOnDrop(pub(super) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -95,7 +115,7 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn make_repo(dir: &Path, apps: usize) -> anyhow::Result<()> {
+pub(super) fn make_repo(dir: &Path, apps: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let payload = "x".repeat(1800);
     for i in 0..apps {
@@ -284,6 +304,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 status_processors,
                 operation_processors,
             } => bench_sync(apps, dir, status_processors, operation_processors).await?,
+            BenchCommand::Shards {
+                apps,
+                clusters,
+                replicas,
+                dir,
+            } => super::bench_shards::bench_shards(apps, clusters, &replicas, dir).await?,
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -7,6 +7,7 @@ use clap::Subcommand;
 pub mod admin;
 pub mod apiserver;
 pub mod bench;
+mod bench_shards;
 pub mod controller;
 pub mod lint;
 pub mod notifications;
