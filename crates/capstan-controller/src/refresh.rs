@@ -363,6 +363,11 @@ pub(crate) async fn refresh(inner: &Arc<Inner>, name: &str) {
             },
         }
     }
+    // an operation set while this refresh ran starts now: its watch event can arrive after one of
+    // this refresh's own writes and then be dropped as older than the local copy
+    if crate::operation::current(inner, name).is_some_and(|a| a.operation.is_some()) {
+        crate::operation::start(inner.clone(), name);
+    }
     if let Some(delay) = requeue_delay(inner) {
         inner.refresh_queue.add_after(name, delay);
     }
