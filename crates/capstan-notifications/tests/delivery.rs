@@ -228,6 +228,7 @@ async fn email_on_sync_failed_has_the_catalog_subject_and_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_receivers_are_retried_and_counted_without_blocking_others() {
+    let logs = captured_logs();
     let dir = tempfile::tempdir().unwrap();
     let flaky = Receiver::start("ok", 2).await;
     let healthy = Receiver::start("ok", 0).await;
@@ -327,6 +328,11 @@ async fn failing_receivers_are_retried_and_counted_without_blocking_others() {
     })
     .await;
     assert!(again.is_some(), "{}", m.render());
+    // the failure is logged, the secret in the webhook's URL is not
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(text.contains("notification failed"), "{text}");
+    assert!(text.contains("service=down"), "{text}");
+    assert!(!text.contains("tok-123456"), "{text}");
     cancel.cancel();
     controller.stop().await;
 }

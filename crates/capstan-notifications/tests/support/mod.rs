@@ -343,3 +343,33 @@ impl Smtp {
         let _ = self.child.kill().await;
     }
 }
+
+/// Every log line of this test binary (installed once as the global subscriber).
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let writer = Capture(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("capstan_notifications=debug")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        buffer
+    })
+    .clone()
+}
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
