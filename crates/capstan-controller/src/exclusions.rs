@@ -9,6 +9,7 @@
 //! and Kyverno's internal kinds), so a plain installation watches the same kinds as Argo CD.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use capstan_settings::ResourceFilter;
 
@@ -25,13 +26,13 @@ fn filter(groups: &[&str], kinds: &[&str]) -> ResourceFilter {
     }
 }
 
-/// Kinds Argo CD excludes whatever `argocd-cm` says (`coreExcludedResources`).
-fn core_exclusions() -> Vec<ResourceFilter> {
+/// Kinds Argo CD excludes whatever `argocd-cm` says (`coreExcludedResources`), built once.
+static CORE_EXCLUSIONS: LazyLock<Vec<ResourceFilter>> = LazyLock::new(|| {
     vec![
         filter(&["events.k8s.io", "metrics.k8s.io"], &[]),
         filter(&[""], &["Event"]),
     ]
-}
+});
 
 /// The `resource.exclusions` of Argo CD's installed `argocd-cm`.
 pub fn default_exclusions() -> Vec<ResourceFilter> {
@@ -127,7 +128,7 @@ impl ResourceFilters {
     /// True when the kind `group`/`kind` of the cluster at `cluster` (its server URL) is not
     /// watched.
     pub fn is_excluded(&self, group: &str, kind: &str, cluster: &str) -> bool {
-        let excluded = core_exclusions()
+        let excluded = CORE_EXCLUSIONS
             .iter()
             .chain(self.exclusions.iter())
             .any(|e| entry_matches(e, group, kind, cluster));
