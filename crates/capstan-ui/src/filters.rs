@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::AppSummary;
+use serde_json::Value;
+
+use crate::model::{AppKey, AppSummary, LabelsRef};
 
 /// Applications per page unless `per_page` says otherwise.
 pub const DEFAULT_PER_PAGE: usize = 60;
@@ -146,42 +148,49 @@ impl ListQuery {
     }
 
     /// Whether an application passes every filter.
-    pub fn matches(&self, app: &AppSummary) -> bool {
+    pub fn matches(&self, app: &AppKey<'_>) -> bool {
         let any = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
-        any(&self.projects, &app.project)
-            && any(&self.clusters, &app.cluster)
-            && any(&self.namespaces, &app.namespace)
-            && any(&self.sync, &app.sync)
-            && any(&self.health, &app.health)
+        any(&self.projects, app.project)
+            && any(&self.clusters, app.cluster)
+            && any(&self.namespaces, app.namespace)
+            && any(&self.sync, app.sync)
+            && any(&self.health, app.health)
             && self.labels.iter().all(|l| label_matches(l, &app.labels))
             && (self.search.is_empty() || {
                 let needle = self.search.to_lowercase();
-                [
-                    &app.name,
-                    &app.repo,
-                    &app.path,
-                    &app.namespace,
-                    &app.project,
-                ]
-                .iter()
-                .any(|h| h.to_lowercase().contains(&needle))
+                [app.name, app.repo, app.path, app.namespace, app.project]
+                    .iter()
+                    .any(|h| contains_ignore_case(h, &needle))
             })
     }
 }
 
+/// Whether `haystack` contains `needle_lower` (already lowercase), ignoring ASCII case without
+/// allocating for ASCII text.
+fn contains_ignore_case(haystack: &str, needle_lower: &str) -> bool {
+    if needle_lower.is_empty() {
+        return true;
+    }
+    if haystack.is_ascii() && needle_lower.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle_lower.as_bytes());
+        return h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(needle_lower)
+}
+
 /// One label requirement: `key=value`, `key==value`, `key!=value`, `key` (exists) or `!key`.
-pub fn label_matches(requirement: &str, labels: &BTreeMap<String, String>) -> bool {
+pub fn label_matches(requirement: &str, labels: &LabelsRef<'_>) -> bool {
     let r = requirement.trim();
     if let Some((k, v)) = r.split_once("!=") {
-        return labels.get(k.trim()).map(String::as_str) != Some(v.trim());
+        return labels.get(k.trim()) != Some(v.trim());
     }
     if let Some((k, v)) = r.split_once("==").or_else(|| r.split_once('=')) {
-        return labels.get(k.trim()).map(String::as_str) == Some(v.trim());
+        return labels.get(k.trim()) == Some(v.trim());
     }
     if let Some(k) = r.strip_prefix('!') {
-        return !labels.contains_key(k.trim());
+        return labels.get(k.trim()).is_none();
     }
-    labels.contains_key(r)
+    labels.get(r).is_some()
 }
 
 /// Counts of the filtered applications by status, and the values offered in the filter menus.
@@ -214,42 +223,73 @@ pub struct Page {
     pub pages: usize,
 }
 
-/// Filters, counts, sorts by name and cuts out the requested page. Takes the applications by value
-/// so a large list is not copied.
+/// Filters, counts, sorts by name and cuts out the requested page of view models.
 pub fn paginate(apps: Vec<AppSummary>, query: &ListQuery) -> Page {
+    let refs: Vec<&AppSummary> = apps.iter().collect();
+    paginate_by(&refs, query, |a| a.key(), |a| (*a).clone())
+}
+
+/// [`paginate`] over Application objects: only the applications of the page become
+/// [`AppSummary`]s; filtering, counting and sorting borrow from the objects.
+pub fn paginate_json(apps: &[&Value], query: &ListQuery) -> Page {
+    paginate_by(
+        apps,
+        query,
+        |a| AppKey::from_json(a),
+        |a| AppSummary::from_json(a),
+    )
+}
+
+fn paginate_by<T>(
+    apps: &[T],
+    query: &ListQuery,
+    key: impl for<'a> Fn(&'a T) -> AppKey<'a>,
+    build: impl Fn(&T) -> AppSummary,
+) -> Page {
     let mut counts = Counts::default();
     let mut projects = std::collections::BTreeSet::new();
     let mut clusters = std::collections::BTreeSet::new();
     let mut namespaces = std::collections::BTreeSet::new();
-    let mut kept: Vec<AppSummary> = Vec::new();
+    let mut sync: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut health: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut kept: Vec<(&str, &T)> = Vec::new();
     for app in apps {
-        if !projects.contains(&app.project) {
-            projects.insert(app.project.clone());
-        }
-        if !clusters.contains(&app.cluster) {
-            clusters.insert(app.cluster.clone());
-        }
-        if !namespaces.contains(&app.namespace) {
-            namespaces.insert(app.namespace.clone());
-        }
-        if query.matches(&app) {
-            *counts.sync.entry(app.sync.clone()).or_default() += 1;
-            *counts.health.entry(app.health.clone()).or_default() += 1;
-            kept.push(app);
+        let k = key(app);
+        projects.insert(k.project);
+        clusters.insert(k.cluster);
+        namespaces.insert(k.namespace);
+        if query.matches(&k) {
+            *sync.entry(k.sync).or_default() += 1;
+            *health.entry(k.health).or_default() += 1;
+            kept.push((k.name, app));
         }
     }
     counts.total = kept.len();
-    counts.projects = projects.into_iter().collect();
-    counts.clusters = clusters.into_iter().filter(|c| !c.is_empty()).collect();
-    counts.namespaces = namespaces.into_iter().filter(|n| !n.is_empty()).collect();
-    kept.sort_by(|a, b| a.name.cmp(&b.name));
+    counts.sync = sync.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    counts.health = health
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    counts.projects = projects.into_iter().map(String::from).collect();
+    counts.clusters = clusters
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .map(String::from)
+        .collect();
+    counts.namespaces = namespaces
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(b.0));
     let per_page = query.per_page.max(1);
     let pages = kept.len().div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);
     let items: Vec<AppSummary> = kept
-        .into_iter()
+        .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
+        .map(|(_, app)| build(app))
         .collect();
     Page {
         items,
@@ -311,7 +351,8 @@ mod tests {
 
     #[test]
     fn labels_select() {
-        let labels: BTreeMap<String, String> = [("team".to_string(), "x".to_string())].into();
+        let owned: BTreeMap<String, String> = [("team".to_string(), "x".to_string())].into();
+        let labels = LabelsRef::Owned(&owned);
         assert!(label_matches("team=x", &labels));
         assert!(label_matches("team==x", &labels));
         assert!(!label_matches("team=y", &labels));
@@ -350,5 +391,35 @@ mod tests {
         assert_eq!(names, ["app-21"]);
         let page = paginate(Vec::new(), &ListQuery::parse(""));
         assert_eq!((page.page, page.pages, page.counts.total), (1, 1, 0));
+    }
+
+    #[test]
+    fn json_and_view_model_pagination_agree() {
+        let values: Vec<serde_json::Value> = (0..30)
+            .map(|i| json!({
+                "metadata": {"name": format!("a-{:02}", 29 - i), "labels": {"i": (i % 3).to_string()}},
+                "spec": {"project": if i % 2 == 0 { "even" } else { "odd" },
+                    "source": {"repoURL": "https://Git.Example/R"}},
+                "status": {"health": {"status": if i % 4 == 0 { "Degraded" } else { "Healthy" }}}
+            }))
+            .collect();
+        let refs: Vec<&serde_json::Value> = values.iter().collect();
+        let summaries: Vec<AppSummary> = values.iter().map(AppSummary::from_json).collect();
+        for q in [
+            "",
+            "proj=odd&per_page=4&page=2",
+            "labels=i=1&search=git.example",
+            "health=Degraded&labels=!i",
+            "search=A-1",
+        ] {
+            let q = ListQuery::parse(q);
+            assert_eq!(
+                paginate_json(&refs, &q),
+                paginate(summaries.clone(), &q),
+                "{q:?}"
+            );
+        }
+        let p = paginate_json(&refs, &ListQuery::parse("search=A-1"));
+        assert_eq!(p.counts.total, 10);
     }
 }

@@ -125,6 +125,11 @@
         setBadge(document, "health", s.health);
         setBadge(document, "sync", s.sync);
         setBadge(document, "op", s.op);
+        const terminate = document.getElementById("terminate-button");
+        if (terminate && !terminate.dataset.needs) {
+          terminate.disabled = s.op !== "Running";
+          terminate.title = terminate.disabled ? "No operation is running" : "";
+        }
         scheduleRefresh(400);
       }
     };

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use capstan_ui::create::AppForm;
-use capstan_ui::filters::{ListQuery, paginate};
+use capstan_ui::filters::{ListQuery, paginate_json};
 use capstan_ui::model::{AppDetail, AppSummary};
 use capstan_ui::pages::{self, Perm};
 use capstan_ui::tree::{ResourceRef, TreeFilter};
@@ -242,12 +242,8 @@ async fn list_page(
         .visible_applications(&p, &filter)
         .await
         .map_err(api_err(&p))?;
-    let summaries: Vec<AppSummary> = snapshot
-        .apps
-        .iter()
-        .map(|a| AppSummary::from_json(&a.value))
-        .collect();
-    let page = paginate(summaries, &list_query);
+    let values: Vec<&Value> = snapshot.apps.iter().map(|a| &a.value).collect();
+    let page = paginate_json(&values, &list_query);
     let mut sync_perms = std::collections::BTreeMap::new();
     for app in &page.items {
         let object = format!("{}/{}", app.project, app.name);
@@ -295,9 +291,17 @@ async fn app_page(
         .pointer("/status/resources")
         .cloned()
         .unwrap_or(Value::Null);
-    let badge_url = state.settings().cm.status_badge_enabled.then(|| {
+    let settings = state.settings();
+    let badge_url = settings.cm.status_badge_enabled.then(|| {
+        // absolute when the server's external URL is known (for READMEs elsewhere)
+        let base = settings
+            .cm
+            .url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/');
         format!(
-            "/api/badge?name={}&revision=true",
+            "{base}/api/badge?name={}&revision=true",
             url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
         )
     });
@@ -311,8 +315,10 @@ async fn app_page(
             sync: perm(&state, &p, "applications", "sync", &object).await,
             delete: perm(&state, &p, "applications", "delete", &object).await,
             get: Perm::yes(),
+            update: perm(&state, &p, "applications", "update", &object).await,
         },
         badge_url,
+        spec_json: serde_json::to_string_pretty(&app["spec"]).unwrap_or_default(),
     };
     Ok(html(StatusCode::OK, pages::app::render(&view)))
 }

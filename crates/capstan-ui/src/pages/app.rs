@@ -25,6 +25,8 @@ pub struct AppPerms {
     pub delete: Perm,
     /// `applications, get` (refresh).
     pub get: Perm,
+    /// `applications, update` (edit the spec).
+    pub update: Perm,
 }
 
 /// What the application page shows.
@@ -44,6 +46,8 @@ pub struct AppView {
     pub perms: AppPerms,
     /// The status badge URL, when badges are enabled.
     pub badge_url: Option<String>,
+    /// The application's spec as pretty JSON, for editing (parameters, Helm values, images).
+    pub spec_json: String,
 }
 
 /// `/applications/<name>`.
@@ -359,8 +363,13 @@ pub fn render(view: &AppView) -> String {
                     data-url={ (api) "/sync" } { "Sync" }
                 (action_button("Refresh", "GET", &format!("{api}?refresh=normal"), "", &view.perms.get, &[("done", "Refresh requested")]))
                 (action_button("Hard refresh", "GET", &format!("{api}?refresh=hard"), "", &view.perms.get, &[("done", "Hard refresh requested")]))
-                (action_button("Terminate", "DELETE", &format!("{api}/operation"), "", &view.perms.sync,
-                    &[("confirm", "Terminate the running operation?"), ("id", "terminate-button")]))
+                @if view.perms.sync.allowed && !running {
+                    button.action #terminate-button type="button" data-method="DELETE" data-url={ (api) "/operation" }
+                        data-confirm="Terminate the running operation?" disabled title="No operation is running" { "Terminate" }
+                } @else {
+                    (action_button("Terminate", "DELETE", &format!("{api}/operation"), "", &view.perms.sync,
+                        &[("confirm", "Terminate the running operation?"), ("id", "terminate-button")]))
+                }
                 a.button href={ (app_path(name)) "/diff" } { "App diff" }
                 button.action.danger #delete-button type="button" data-open="delete-dialog" disabled[!view.perms.delete.allowed]
                     title=[view.perms.delete.tooltip()] data-needs=[(!view.perms.delete.allowed).then_some(view.perms.delete.needs.as_str())] { "Delete" }
@@ -377,6 +386,16 @@ pub fn render(view: &AppView) -> String {
                     @if list { (list_view(view)) } @else { (tree_view(view, &keep)) }
                 }
                 (history(view))
+            }
+            details.edit-spec {
+                summary { "Edit the spec (parameters, Helm values, Kustomize images)" }
+                form.api-form data-method="PUT" data-url={ (api) "/spec" } data-json-field="spec" data-done="reload" {
+                    label for="spec-json" { "spec (JSON)" }
+                    textarea #spec-json name="spec" rows="18" spellcheck="false" { (view.spec_json) }
+                    div.buttons {
+                        button.primary type="submit" disabled[!view.perms.update.allowed] title=[view.perms.update.tooltip()] { "Save" }
+                    }
+                }
             }
             @if let Some(url) = &view.badge_url {
                 section.badge-info aria-label="Status badge" {
@@ -427,8 +446,10 @@ mod tests {
                 sync: Perm::new(allowed, "applications", "sync", object),
                 delete: Perm::new(allowed, "applications", "delete", object),
                 get: Perm::yes(),
+                update: Perm::new(allowed, "applications", "update", object),
             },
             badge_url: None,
+            spec_json: serde_json::to_string_pretty(&app["spec"]).unwrap(),
         }
     }
 
@@ -448,6 +469,19 @@ mod tests {
         ));
         let sync = html.split("id=\"sync-button\"").nth(1).unwrap();
         assert!(sync[..sync.find('>').unwrap()].contains("disabled"));
+    }
+
+    #[test]
+    fn terminate_is_enabled_only_while_an_operation_runs() {
+        let html = render(&view("", true));
+        assert!(html.contains("disabled title=\"No operation is running\""));
+        let mut running = view("", true);
+        if let Some(op) = running.app.operation.as_mut() {
+            op.phase = "Running".into();
+        }
+        let html = render(&running);
+        let tag = html.split("id=\"terminate-button\"").nth(1).unwrap();
+        assert!(!tag[..tag.find('>').unwrap()].contains("disabled"));
     }
 
     #[test]
