@@ -84,8 +84,11 @@ pub fn template_data(config: &Config, app: &Value, service_type: &str, recipient
     })
 }
 
+/// A point in time as `render` takes it.
+pub type Timestamp = DateTime<FixedOffset>;
+
 /// The current time, as `render` takes it.
-pub fn now() -> DateTime<FixedOffset> {
+pub fn now() -> Timestamp {
     chrono::Utc::now().fixed_offset()
 }
 

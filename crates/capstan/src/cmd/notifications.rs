@@ -278,24 +278,8 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
             } => {
                 let loaded = load(&args, Some(application)).await?;
                 let app = loaded.app.unwrap_or_default();
-                let env = Env::for_app(&app);
-                let Some(results) =
-                    capstan_notifications::state::run_trigger(&loaded.config, trigger, &env)
-                else {
-                    anyhow::bail!("trigger {trigger:?} is not defined");
-                };
-                let mut failed = false;
-                println!("{:<8} CONDITION", "RESULT");
-                for (when, result) in results {
-                    let shown = match result {
-                        Ok(b) => b.to_string(),
-                        Err(e) => {
-                            failed = true;
-                            format!("error: {e}")
-                        }
-                    };
-                    println!("{shown:<8} {when}");
-                }
+                let (table, failed) = trigger_table(&loaded.config, trigger, &app)?;
+                print!("{table}");
                 Ok(if failed {
                     ExitCode::from(1)
                 } else {
@@ -316,18 +300,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 for r in recipient {
                     let dest = parse_recipient(r);
                     if dest.service == "console" {
-                        let n = capstan_notifications::render::render(
-                            &loaded.config,
-                            std::slice::from_ref(template),
-                            &app,
-                            "console",
-                            &dest.recipient,
-                            now,
-                        )?;
-                        let mut out = serde_json::Map::new();
-                        out.insert("message".into(), Value::String(n.message));
-                        out.extend(n.fields);
-                        print!("{}", capstan_yaml::to_yaml_string(&Value::Object(out)));
+                        print!("{}", console(&loaded.config, template, &app, now)?);
                         continue;
                     }
                     let entry = loaded.config.services.get(&dest.service).ok_or_else(|| {
@@ -365,4 +338,118 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
             }
         }
     })
+}
+
+/// `trigger run`'s table, and whether a condition could not be evaluated.
+fn trigger_table(config: &Config, trigger: &str, app: &Value) -> anyhow::Result<(String, bool)> {
+    let env = Env::for_app(app);
+    let Some(results) = capstan_notifications::state::run_trigger(config, trigger, &env) else {
+        anyhow::bail!("trigger {trigger:?} is not defined");
+    };
+    let mut failed = false;
+    let mut out = format!("{:<8} CONDITION\n", "RESULT");
+    for (when, result) in results {
+        let shown = match result {
+            Ok(b) => b.to_string(),
+            Err(e) => {
+                failed = true;
+                format!("error: {e}")
+            }
+        };
+        out.push_str(&format!("{shown:<8} {when}\n"));
+    }
+    Ok((out, failed))
+}
+
+/// `template notify --recipient console:stdout`: the rendered notification as YAML.
+fn console(
+    config: &Config,
+    template: &str,
+    app: &Value,
+    now: capstan_notifications::render::Timestamp,
+) -> anyhow::Result<String> {
+    let n = capstan_notifications::render::render(
+        config,
+        &[template.to_string()],
+        app,
+        "console",
+        "stdout",
+        now,
+    )?;
+    let mut out = serde_json::Map::new();
+    out.insert("message".into(), Value::String(n.message));
+    out.extend(n.fields);
+    Ok(capstan_yaml::to_yaml_string(&Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APP: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web, namespace: argocd}\nspec:\n  source: {repoURL: 'https://example.com/r.git'}\nstatus:\n  sync: {status: Synced}\n  operationState: {phase: Failed, message: boom, finishedAt: '2026-01-01T10:00:00Z'}\n";
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-notifications-cm}\ndata:\n  context: |\n    argocdUrl: https://cd.example.com\n  trigger.odd: |\n    - when: app.status.sync.status == 'Synced'\n      send: [app-created]\n    - when: time.Parse(app.metadata.name) == nil\n      send: [app-created]\n";
+
+    fn admin_args(dir: &Path) -> AdminArgs {
+        std::fs::write(dir.join("cm.yaml"), CM).unwrap();
+        AdminArgs {
+            command: AdminCommand::Trigger {
+                command: TriggerCommand::Get,
+            },
+            config_map: Some(dir.join("cm.yaml")),
+            secret: None,
+            kubeconfig: None,
+            context: None,
+            namespace: "argocd".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn trigger_run_and_console_notify_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let app_path = dir.path().join("app.yaml");
+        std::fs::write(&app_path, APP).unwrap();
+        let args = admin_args(dir.path());
+        let loaded = load(&args, Some(app_path.to_str().unwrap())).await.unwrap();
+        let app = loaded.app.unwrap();
+
+        let (table, failed) = trigger_table(&loaded.config, "on-sync-failed", &app).unwrap();
+        assert!(!failed);
+        assert_eq!(
+            table,
+            "RESULT   CONDITION\ntrue     app.status.operationState != nil and app.status.operationState.phase in ['Error', 'Failed']\n"
+        );
+        let (table, failed) = trigger_table(&loaded.config, "odd", &app).unwrap();
+        assert!(failed);
+        assert!(
+            table.contains("true     app.status.sync.status == 'Synced'"),
+            "{table}"
+        );
+        assert!(table.contains("error: time.Parse"), "{table}");
+        assert!(trigger_table(&loaded.config, "nope", &app).is_err());
+
+        let out = console(
+            &loaded.config,
+            "app-sync-failed",
+            &app,
+            capstan_notifications::render::now(),
+        )
+        .unwrap();
+        assert!(
+            out.contains("subject: Failed to sync application web."),
+            "{out}"
+        );
+        assert!(
+            out.contains("https://cd.example.com/applications/web?operation=true"),
+            "{out}"
+        );
+        assert!(
+            console(
+                &loaded.config,
+                "nope",
+                &app,
+                capstan_notifications::render::now()
+            )
+            .is_err()
+        );
+    }
 }
