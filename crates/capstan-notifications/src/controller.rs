@@ -124,6 +124,15 @@ fn key_of(obj: &Value) -> Option<AppKey> {
     Some((ns.to_string(), name.to_string()))
 }
 
+/// The resourceVersions of the ConfigMap and the Secret a configuration was built from.
+type Versions = (Option<String>, Option<String>);
+
+fn resource_version(obj: Option<&Value>) -> Option<String> {
+    obj?.pointer("/metadata/resourceVersion")?
+        .as_str()
+        .map(str::to_string)
+}
+
 /// Reads the ConfigMap and Secret and builds the configuration; problems are logged with their
 /// key and counted.
 async fn load_config(
@@ -131,7 +140,7 @@ async fn load_config(
     cm_rt: &ResourceType,
     secret_rt: &ResourceType,
     options: &ControllerOptions,
-) -> Result<Config, NotifyError> {
+) -> Result<(Config, Versions), NotifyError> {
     let ns = Some(options.namespace.as_str());
     let cm = client.get(cm_rt, ns, &options.configmap).await?;
     let secret = client.get(secret_rt, ns, &options.secret).await?;
@@ -150,7 +159,11 @@ async fn load_config(
         services = config.services.len(),
         "notifications configuration loaded"
     );
-    Ok(config)
+    let versions = (
+        resource_version(cm.as_ref()),
+        resource_version(secret.as_ref()),
+    );
+    Ok((config, versions))
 }
 
 /// Runs until `cancel`: returns an error only when the cluster cannot be reached at start.
@@ -167,7 +180,8 @@ pub async fn run_controller(
     let cm_rt = client.resolve("v1", "ConfigMap").await?;
     let secret_rt = client.resolve("v1", "Secret").await?;
     let ns = options.namespace.clone();
-    let mut config = Arc::new(load_config(&client, &cm_rt, &secret_rt, &options).await?);
+    let (loaded, mut versions) = load_config(&client, &cm_rt, &secret_rt, &options).await?;
+    let mut config = Arc::new(loaded);
     let mut projects: HashMap<String, Value> = HashMap::new();
     for p in client.list(&proj_rt, Some(&ns), None).await?.0 {
         if let Some((_, name)) = key_of(&p) {
@@ -190,10 +204,13 @@ pub async fn run_controller(
     let mut projs = Box::pin(watch_resource(&client, proj_rt, Some(&ns), None));
     let mut cms = Box::pin(watch_resource(&client, cm_rt.clone(), Some(&ns), None));
     let mut secrets = Box::pin(watch_resource(&client, secret_rt.clone(), Some(&ns), None));
-    let named = |ev: &WatchEvent, name: &str| match ev {
-        WatchEvent::Applied(o) | WatchEvent::Deleted(o) | WatchEvent::Listed(o) => {
+    // whether an event changes the object `name` from the version the configuration was built from
+    let changes = |ev: &WatchEvent, name: &str, loaded: &Option<String>| match ev {
+        WatchEvent::Applied(o) | WatchEvent::Listed(o) => {
             o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                && resource_version(Some(o)) != *loaded
         }
+        WatchEvent::Deleted(o) => o.pointer("/metadata/name").and_then(Value::as_str) == Some(name),
         _ => false,
     };
     loop {
@@ -231,20 +248,21 @@ pub async fn run_controller(
                 None => break,
             },
             ev = cms.next() => match ev {
-                Some(Ok(ev)) => reload = named(&ev, &shared.options.configmap),
+                Some(Ok(ev)) => reload = changes(&ev, &shared.options.configmap, &versions.0),
                 Some(Err(e)) => tracing::warn!("notifications: {e}"),
                 None => break,
             },
             ev = secrets.next() => match ev {
-                Some(Ok(ev)) => reload = named(&ev, &shared.options.secret),
+                Some(Ok(ev)) => reload = changes(&ev, &shared.options.secret, &versions.1),
                 Some(Err(e)) => tracing::warn!("notifications: {e}"),
                 None => break,
             },
         }
         if reload {
             match load_config(&client, &cm_rt, &secret_rt, &shared.options).await {
-                Ok(c) => {
+                Ok((c, v)) => {
                     config = Arc::new(c);
+                    versions = v;
                     // conditions may hold now that did not before: evaluate every Application
                     let known = match client.list(&shared.app_rt, Some(&ns), None).await {
                         Ok((apps, _)) => apps,
