@@ -536,3 +536,62 @@ async fn email_over_starttls_and_implicit_tls_with_authentication() {
     starttls.stop().await;
     implicit.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_annotations_and_configmap_subscriptions_with_selectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Receiver::start("ok", 0).await;
+    let mut cm = webhook_config(&hook.url());
+    cm.push((
+        "subscriptions",
+        "- recipients: [hook]\n  triggers: [on-health-degraded]\n  selector: tier=web\n".into(),
+    ));
+    let cluster = cluster(dir.path(), &cm, &[("hook-password", "pw")]).await;
+    cluster
+        .apply(
+            &json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+            "metadata": {"name": "team", "namespace": "argocd", "annotations": {
+                "notifications.argoproj.io/subscribe.on-sync-succeeded.hook": ""}},
+            "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]}}),
+        )
+        .await;
+    app(&cluster, "web", json!({})).await;
+    cluster
+        .patch_app(
+            "web",
+            &json!({"metadata": {"labels": {"tier": "web"}}, "spec": {"project": "team"}}),
+        )
+        .await;
+    app(&cluster, "db", json!({})).await;
+    cluster
+        .patch_app("db", &json!({"metadata": {"labels": {"tier": "db"}}}))
+        .await;
+    let controller = Running::start(&cluster).await;
+    for name in ["web", "db"] {
+        set_status(&cluster, name, "Succeeded", "Degraded", "r1").await;
+    }
+    let got = hook.wait_for(2, WAIT).await;
+    let mut seen: Vec<(String, Value)> = got
+        .iter()
+        .map(|r| (r.path.clone(), serde_json::from_str(&r.body).unwrap()))
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "/degraded".to_string(),
+                json!({"app": "web", "health": "Degraded"})
+            ),
+            ("/sync".to_string(), json!({"app": "web", "revision": "r1"})),
+        ]
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        hook.got().len(),
+        2,
+        "the db Application is not subscribed: {:#?}",
+        hook.got()
+    );
+    controller.stop().await;
+}
