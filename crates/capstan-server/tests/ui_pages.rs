@@ -5,6 +5,7 @@
 mod common;
 
 use common::{GUESTBOOK, Harness, Options};
+use futures::StreamExt;
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
@@ -275,6 +276,46 @@ async fn create_form_rbac_errors_and_badge() {
         let (status, body) = page(&h, &admin, path).await;
         assert_eq!(status, 200, "{path}: {body}");
     }
+
+    // the list's compact stream: the page's applications first, then each change, a few bytes each
+    let r = http
+        .get(format!("{}/ui/stream/applications?names=guestbook", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let mut stream = http
+        .get(format!("{}/ui/stream/applications?names=guestbook", h.url))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream();
+    let mut next_event = async || -> serde_json::Value {
+        loop {
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), stream.next())
+                .await
+                .expect("an event within 20 s")
+                .unwrap()
+                .unwrap();
+            let text = String::from_utf8_lossy(&chunk).to_string();
+            if let Some(data) = text.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+    };
+    let first = next_event().await;
+    assert_eq!(
+        first,
+        json!({"type": "MODIFIED", "name": "guestbook", "health": "Unknown", "sync": "Unknown", "op": ""})
+    );
+    h.cluster
+        .patch_app("guestbook", &json!({"metadata": {"labels": {"x": "1"}}}))
+        .await;
+    let second = next_event().await;
+    assert_eq!(second["name"], "guestbook");
+    assert_eq!(second["type"], "MODIFIED");
+    assert!(second.get("spec").is_none(), "compact: {second}");
 
     // the badge: public, Unknown before the controller has looked, Not Found for a missing app
     let r = http

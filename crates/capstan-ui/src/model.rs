@@ -157,8 +157,11 @@ pub struct AppKey<'a> {
     pub labels: LabelsRef<'a>,
 }
 
-fn b<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer)
+/// `v[k1][k2]...` as a string ("" when missing). Plain lookups: `Value::pointer` allocates for every
+/// path segment, which is most of the cost of reading 10,000 applications.
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
         .and_then(Value::as_str)
         .unwrap_or_default()
 }
@@ -170,24 +173,26 @@ fn non_empty<'a>(text: &'a str, fallback: &'a str) -> &'a str {
 impl<'a> AppKey<'a> {
     /// Reads an Application object, with the same defaults as [`AppSummary::from_json`].
     pub fn from_json(app: &'a Value) -> AppKey<'a> {
-        let source = app
-            .pointer("/spec/source")
+        let null = &Value::Null;
+        let spec = app.get("spec").unwrap_or(null);
+        let status = app.get("status").unwrap_or(null);
+        let metadata = app.get("metadata").unwrap_or(null);
+        let destination = spec.get("destination").unwrap_or(null);
+        let source = spec
+            .get("source")
             .filter(|v| v.is_object())
-            .or_else(|| app.pointer("/spec/sources/0"))
-            .unwrap_or(&Value::Null);
+            .or_else(|| spec.get("sources").and_then(|s| s.get(0)))
+            .unwrap_or(null);
         AppKey {
-            name: b(app, "/metadata/name"),
-            project: non_empty(b(app, "/spec/project"), "default"),
-            health: non_empty(b(app, "/status/health/status"), "Unknown"),
-            sync: non_empty(b(app, "/status/sync/status"), "Unknown"),
-            cluster: non_empty(
-                b(app, "/spec/destination/server"),
-                b(app, "/spec/destination/name"),
-            ),
-            namespace: b(app, "/spec/destination/namespace"),
-            repo: b(source, "/repoURL"),
-            path: non_empty(b(source, "/path"), b(source, "/chart")),
-            labels: LabelsRef::Json(app.pointer("/metadata/labels").and_then(Value::as_object)),
+            name: at(metadata, &["name"]),
+            project: non_empty(at(spec, &["project"]), "default"),
+            health: non_empty(at(status, &["health", "status"]), "Unknown"),
+            sync: non_empty(at(status, &["sync", "status"]), "Unknown"),
+            cluster: non_empty(at(destination, &["server"]), at(destination, &["name"])),
+            namespace: at(destination, &["namespace"]),
+            repo: at(source, &["repoURL"]),
+            path: non_empty(at(source, &["path"]), at(source, &["chart"])),
+            labels: LabelsRef::Json(metadata.get("labels").and_then(Value::as_object)),
         }
     }
 }

@@ -103,23 +103,26 @@
     source.onmessage = function (event) {
       let msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
+      if (mode === "list") {
+        // the compact stream: {type, name, health, sync, op} or {type: "RESYNC"}
+        if (msg.type === "RESYNC") { scheduleRefresh(500); return; }
+        const els = document.querySelectorAll('[data-app="' + CSS.escape(msg.name || "") + '"]');
+        els.forEach(function (el) {
+          if (msg.type === "DELETED") { el.remove(); return; }
+          setBadge(el, "health", msg.health);
+          setBadge(el, "sync", msg.sync);
+          setBadge(el, "op", msg.op);
+          if (el.dataset.health !== undefined) el.dataset.health = msg.health;
+        });
+        // new or deleted applications off this page: re-read the page; the counts: at most every 5 s
+        const membership = msg.type !== "MODIFIED" && els.length === 0;
+        if (Date.now() - opened > 1000 && (membership || Date.now() - lastRefresh > 5000)) scheduleRefresh(1000);
+        return;
+      }
       const result = msg.result || {};
       const app = result.application;
       if (!app || !app.metadata) return;
-      const name = app.metadata.name;
-      if (mode === "list") {
-        const s = appStatus(app);
-        const els = document.querySelectorAll('[data-app="' + CSS.escape(name) + '"]');
-        els.forEach(function (el) {
-          if (result.type === "DELETED") { el.remove(); return; }
-          setBadge(el, "health", s.health);
-          setBadge(el, "sync", s.sync);
-          setBadge(el, "op", s.op);
-          if (el.dataset.health !== undefined) el.dataset.health = s.health;
-        });
-        // counts and pages: re-read the page now and then, not on the initial burst of ADDED events
-        if (Date.now() - opened > 2000 && Date.now() - lastRefresh > 5000) scheduleRefresh(1000);
-      } else if (mode === "app") {
+      if (mode === "app") {
         if (result.type === "DELETED") { flash("The application was deleted.", false); return; }
         const s = appStatus(app);
         setBadge(document, "health", s.health);

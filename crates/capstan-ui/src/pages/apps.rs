@@ -196,14 +196,14 @@ fn pager(view: &ListView) -> Markup {
 /// Renders the list page.
 pub fn render(view: &ListView) -> String {
     let q = &view.query;
-    let mut stream = "/api/v1/stream/applications".to_string();
-    if !q.projects.is_empty() {
-        let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for p in &q.projects {
-            s.append_pair("projects", p);
-        }
-        stream = format!("{stream}?{}", s.finish());
-    }
+    // the compact stream of the list, starting with the current status of this page's applications
+    let names: Vec<&str> = view.page.items.iter().map(|a| a.name.as_str()).collect();
+    let stream = format!(
+        "/ui/stream/applications?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("names", &names.join(","))
+            .finish()
+    );
     let shell = Shell {
         title: "Applications".into(),
         user: Some(view.user.clone()),
