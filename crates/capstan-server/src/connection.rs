@@ -2,9 +2,10 @@
 //! a message and the time of the attempt), tested with each one's credentials and kept for a while so
 //! that listing does not contact every repository and cluster each time.
 //!
-//! A repository is tested by resolving `HEAD` through the repo server's Git cache (`git ls-remote`
+//! A Git repository is tested by resolving `HEAD` through the repo server's Git cache (`git ls-remote`
 //! with the Secret's credentials; the first test also fetches that commit into the server's own
-//! bare cache). A cluster is tested with `GET /version` using its Secret's credentials (the
+//! bare cache); a Helm repository by reading its `index.yaml`; OCI repositories are not tested
+//! (`Unknown`). A cluster is tested with `GET /version` using its Secret's credentials (the
 //! control-plane client for the in-cluster destination).
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use capstan_kube::{ClusterClient, ConnectOptions};
 use capstan_repo::git::{CredentialSource, GitCache, GitSettings};
-use capstan_settings::{Cluster, RepoCreds, Repository, credentials_for};
+use capstan_settings::{Cluster, RepoCreds, Repository, RepositoryType, credentials_for};
 use serde_json::{Value, json};
 
 /// How long a test result is reused.
@@ -104,6 +105,35 @@ fn remember(entries: &Entries, key: String, state: &ConnectionState) {
     map.insert(key, (Instant::now(), state.clone()));
 }
 
+/// A Helm repository answers `GET <url>/index.yaml` with its credentials.
+async fn helm_index(repo: &Repository) -> Result<Option<String>, String> {
+    let c = &repo.creds;
+    let http = reqwest::Client::builder()
+        .timeout(TEST_TIMEOUT)
+        .danger_accept_invalid_certs(c.insecure)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let url = format!("{}/index.yaml", c.url.trim_end_matches('/'));
+    let mut req = http.get(&url);
+    if let Some(token) = &c.bearer_token {
+        req = req.bearer_auth(token.expose());
+    } else if let Some(user) = &c.username {
+        req = req.basic_auth(user, c.password.as_ref().map(|p| p.expose()));
+    }
+    let resp = req.send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("GET {url}: HTTP {status}"));
+    }
+    let text = resp.text().await.map_err(|e| format!("GET {url}: {e}"))?;
+    if !text.contains("entries") {
+        return Err(format!(
+            "GET {url}: not a Helm repository index (no entries)"
+        ));
+    }
+    Ok(None)
+}
+
 /// A key that changes when the credentials change (so an updated password is tested again).
 fn repo_key(repo: &Repository, templates: &[RepoCreds]) -> String {
     let creds = credentials_for(&repo.creds.url, std::slice::from_ref(repo), templates);
@@ -145,7 +175,31 @@ impl Connections {
         if let Some(s) = fresh(&self.repos, &key, refresh) {
             return s;
         }
-        let result = match self.git() {
+        let result = match repo.creds.repo_type {
+            RepositoryType::Helm => helm_index(repo).await,
+            RepositoryType::Oci => {
+                // no test: report that honestly instead of a guess (and do not cache it)
+                return ConnectionState {
+                    status: "Unknown",
+                    message: "connection tests of OCI repositories are not supported yet".into(),
+                    attempted_at: chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    server_version: None,
+                };
+            }
+            RepositoryType::Git => self.git_head(repo, templates).await,
+        };
+        let state = ConnectionState::new(result);
+        remember(&self.repos, key, &state);
+        state
+    }
+
+    async fn git_head(
+        &self,
+        repo: &Repository,
+        templates: &[RepoCreds],
+    ) -> Result<Option<String>, String> {
+        match self.git() {
             Err(e) => Err(e),
             Ok(git) => {
                 let _guard = git.lock.lock().await;
@@ -166,10 +220,7 @@ impl Connections {
                     )),
                 }
             }
-        };
-        let state = ConnectionState::new(result);
-        remember(&self.repos, key, &state);
-        state
+        }
     }
 
     /// The connection state of a cluster; `control_plane` answers for the in-cluster destination.

@@ -274,6 +274,35 @@ async fn repositories_and_clusters_report_their_connection() {
     let (_, again) = h.get(&format!("{path}?forceRefresh=true"), &admin).await;
     assert_eq!(again["connectionState"]["status"], "Successful", "{again}");
 
+    // a Helm repository: its index.yaml is read with the credentials
+    let helm = helm_repo().await;
+    let (s, v) = h
+        .post(
+            "/api/v1/repositories",
+            &admin,
+            json!({"repo": helm, "type": "helm", "name": "charts", "username": "helm", "password": "helm-pass"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["connectionState"]["status"], "Successful", "{v}");
+    let (s, v) = h
+        .post(
+            "/api/v1/repositories?upsert=true",
+            &admin,
+            json!({"repo": helm, "type": "helm", "name": "charts", "username": "helm", "password": "wrong-pass"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["connectionState"]["status"], "Failed", "{v}");
+    assert!(
+        v["connectionState"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("401"),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("wrong-pass"), "{v}");
+
     // clusters: the in-cluster destination, the embedded apiserver by URL, and one that is down
     let server = h.cluster.client.server().to_string();
     let (s, v) = h
@@ -331,6 +360,31 @@ async fn repositories_and_clusters_report_their_connection() {
     );
     assert!(!list.to_string().contains("cluster-token-secret"));
     h.shutdown().await;
+}
+
+/// A Helm chart repository on loopback: `/charts/index.yaml` for user `helm`, password `helm-pass`.
+async fn helm_repo() -> String {
+    let app = axum::Router::new().route(
+        "/charts/index.yaml",
+        axum::routing::get(|headers: axum::http::HeaderMap| async move {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            if auth == "Basic aGVsbTpoZWxtLXBhc3M=" {
+                (axum::http::StatusCode::OK, "apiVersion: v1\nentries: {}\n")
+            } else {
+                (axum::http::StatusCode::UNAUTHORIZED, "")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/charts")
 }
 
 fn urlencode(s: &str) -> String {
