@@ -8,6 +8,31 @@ use capstan_diff::tracking::Tracking;
 use capstan_sync::ResourceKey;
 use serde_json::Value;
 
+/// What the cache keeps of an object: everything comparison, health and the resource tree read. An
+/// Application (a child of an app of apps) keeps its spec and the small parts of its status (health,
+/// sync, conditions, operation phase) that health checks read; its resource list, history and sync
+/// result are dropped: they are most of its size, and at thousands of applications the control
+/// cluster's cache would otherwise hold every status twice.
+fn trimmed(mut obj: Value) -> Value {
+    let is_app = obj.get("kind").and_then(Value::as_str) == Some("Application")
+        && obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("argoproj.io/"));
+    if is_app && let Some(status) = obj.get_mut("status").and_then(Value::as_object_mut) {
+        for big in ["resources", "history", "summary"] {
+            status.remove(big);
+        }
+        if let Some(op) = status
+            .get_mut("operationState")
+            .and_then(Value::as_object_mut)
+        {
+            op.remove("syncResult");
+        }
+    }
+    obj
+}
+
 /// Objects of one cluster.
 #[derive(Debug, Default)]
 pub struct LiveCache {
@@ -29,6 +54,7 @@ impl LiveCache {
     /// Adds or replaces an object. Returns the application instance that tracks it (before or after
     /// the change), so that application can be refreshed.
     pub fn apply(&mut self, obj: Value) -> Vec<String> {
+        let obj = trimmed(obj);
         let key = ResourceKey::of(&obj);
         let owner = self.tracking.app_instance(&obj);
         let mut affected = Vec::new();
@@ -96,6 +122,7 @@ impl LiveCache {
             affected.extend(self.remove_key(&key));
         }
         for obj in objects {
+            let obj = trimmed(obj);
             let unchanged = self
                 .objects
                 .get(&ResourceKey::of(&obj))
@@ -189,6 +216,32 @@ mod tests {
         assert!(cache.tracked_by("app1").is_empty());
         assert_eq!(cache.delete(&cm("a", None)), ["app2"]);
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn applications_keep_only_the_small_part_of_their_status() {
+        let mut cache = LiveCache::new(Tracking::default());
+        let app = serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "child", "namespace": "argocd"},
+            "spec": {"project": "default"},
+            "status": {"health": {"status": "Healthy"}, "sync": {"status": "Synced"},
+                "resources": [{"kind": "ConfigMap"}], "history": [{"id": 0}],
+                "operationState": {"phase": "Succeeded", "syncResult": {"revision": "abc"}}}
+        });
+        cache.apply(app.clone());
+        let kept = cache.get(&ResourceKey::of(&app)).unwrap();
+        assert_eq!(kept["spec"], app["spec"]);
+        assert_eq!(kept["status"]["health"]["status"], "Healthy");
+        assert_eq!(kept["status"]["operationState"]["phase"], "Succeeded");
+        assert!(kept["status"].get("resources").is_none());
+        assert!(kept["status"].get("history").is_none());
+        assert!(kept["status"]["operationState"].get("syncResult").is_none());
+        // other kinds are kept whole
+        let deploy = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "x"}, "status": {"history": 1}});
+        cache.apply(deploy.clone());
+        assert_eq!(*cache.get(&ResourceKey::of(&deploy)).unwrap(), deploy);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Scope {
     pub namespaces: Vec<String>,
     /// Cluster-scoped kinds are watched (always when `namespaces` is empty).
     pub cluster_resources: bool,
+    /// Kinds never watched (argocd-cm's `resource.exclusions` / `resource.inclusions`).
+    pub filters: crate::exclusions::ResourceFilters,
 }
 
 impl Scope {
@@ -105,13 +107,11 @@ impl ClusterState {
                     rt.group.as_str(),
                     "authorization.k8s.io" | "authentication.k8s.io"
                 );
-            // Argo CD's exclusions (high churn, no part of any application); argocd-cm's own lists
-            // are not plumbed here yet
-            let excluded = crate::exclusions::ResourceFilters::default().is_excluded(
-                &rt.group,
-                &rt.kind,
-                self.client.server(),
-            );
+            // argocd-cm's exclusions (Argo CD's defaults: high churn, no part of any application)
+            let excluded =
+                self.scope
+                    .filters
+                    .is_excluded(&rt.group, &rt.kind, self.client.server());
             if review || excluded {
                 continue;
             }

@@ -28,7 +28,8 @@ pub(crate) struct Inner {
     pub(crate) ownership: Arc<Ownership>,
     pub(crate) apps: RwLock<HashMap<String, Application>>,
     pub(crate) projects: RwLock<HashMap<String, AppProject>>,
-    pub(crate) settings: RwLock<RuntimeSettings>,
+    /// Shared, replaced whole when argocd-cm changes: a refresh takes an `Arc`, not a copy.
+    pub(crate) settings: RwLock<Arc<RuntimeSettings>>,
     pub(crate) generator: Arc<dyn ManifestGenerator>,
     pub(crate) refresh_queue: WorkQueue,
     pub(crate) running_ops: Mutex<HashSet<String>>,
@@ -62,7 +63,10 @@ impl Controller {
         let (cluster_tx, mut cluster_rx) = mpsc::unbounded_channel::<String>();
         let cluster = ClusterState::start(
             control.clone(),
-            Scope::default(),
+            Scope {
+                filters: settings.filters.clone(),
+                ..Scope::default()
+            },
             settings.tracking.clone(),
             changes_tx.clone(),
             cancel.clone(),
@@ -89,6 +93,7 @@ impl Controller {
             },
             timings: config.cluster_timings.clone(),
             tracking: settings.tracking.clone(),
+            filters: settings.filters.clone(),
             in_cluster_enabled: settings.in_cluster_enabled,
             changes: changes_tx,
             cluster_events: cluster_tx.clone(),
@@ -103,7 +108,7 @@ impl Controller {
             ownership,
             apps: RwLock::new(HashMap::new()),
             projects: RwLock::new(HashMap::new()),
-            settings: RwLock::new(settings),
+            settings: RwLock::new(Arc::new(settings)),
             generator,
             refresh_queue: WorkQueue::default(),
             running_ops: Mutex::new(HashSet::new()),
@@ -473,8 +478,9 @@ async fn watch_settings(inner: Arc<Inner>) {
                     .clusters
                     .set_in_cluster_enabled(settings.in_cluster_enabled);
                 inner.clusters.set_tracking(settings.tracking.clone());
+                inner.clusters.set_filters(settings.filters.clone());
                 if let Ok(mut current) = inner.settings.write() {
-                    *current = settings;
+                    *current = Arc::new(settings);
                 }
                 let names: Vec<String> = inner
                     .apps

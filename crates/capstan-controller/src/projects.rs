@@ -3,18 +3,40 @@
 //! part of an application.
 
 use capstan_types::{AppProject, Application, GroupKind};
-use globset::GlobBuilder;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use globset::{GlobBuilder, GlobMatcher};
 use serde_json::Value;
+
+/// Compiled patterns, shared by every refresh: compiling a glob builds a regex, far dearer than
+/// matching it (project and exclusion rules are checked on every refresh of every application).
+static COMPILED: std::sync::LazyLock<RwLock<HashMap<String, Option<GlobMatcher>>>> =
+    std::sync::LazyLock::new(|| RwLock::new(HashMap::new()));
 
 pub(crate) fn glob_match(pattern: &str, value: &str) -> bool {
     if pattern == "*" || pattern == value {
         return true;
     }
-    GlobBuilder::new(pattern)
+    if !pattern.contains(['*', '?', '[', '{']) {
+        return false;
+    }
+    if let Some(found) = COMPILED.read().ok().and_then(|c| c.get(pattern).cloned()) {
+        return found.is_some_and(|m| m.is_match(value));
+    }
+    let matcher = GlobBuilder::new(pattern)
         .literal_separator(false)
         .build()
-        .map(|g| g.compile_matcher().is_match(value))
-        .unwrap_or(false)
+        .ok()
+        .map(|g| g.compile_matcher());
+    let matched = matcher.as_ref().is_some_and(|m| m.is_match(value));
+    if let Ok(mut cache) = COMPILED.write() {
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), matcher);
+    }
+    matched
 }
 
 /// The project an application may use when no AppProject object named `default` exists: Argo CD's

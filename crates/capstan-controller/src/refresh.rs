@@ -188,7 +188,7 @@ pub(crate) fn compare_app(
         differ: &differ,
         health_overrides: &settings.health,
         tracking: &settings.tracking,
-        resource_filters: &crate::exclusions::ResourceFilters::default(),
+        resource_filters: &settings.filters,
         cluster_server: cluster.client.server(),
     });
     crate::orphaned::warn(inner, app, &cache, &settings.tracking, &mut comparison);
@@ -226,11 +226,22 @@ pub(crate) async fn patch_app(inner: &Inner, name: &str, patch: &Value) -> Resul
         .merge_patch(&rt, Some(&inner.config.namespace), name, patch)
         .await
         .map_err(|e| e.to_string())?;
+    let mut changed_by_others = false;
     if let Ok(app) = capstan_types::decode::<Application>(&updated)
         && let Ok(mut apps) = inner.apps.write()
         && !crate::controller::is_older(&app, apps.get(name))
     {
+        // the response may carry someone else's change made since our copy (its watch event, now
+        // older than this copy, will be dropped): notice it here
+        if let Some(old) = apps.get(name) {
+            changed_by_others = old.spec != app.spec
+                || old.metadata.deletion_timestamp != app.metadata.deletion_timestamp
+                || (patch.get("operation").is_none() && old.operation != app.operation);
+        }
         apps.insert(name.to_string(), app);
+    }
+    if changed_by_others {
+        inner.refresh_queue.add(name);
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::IN_CLUSTER_SERVER;
 use crate::clusters::{ClusterState, Scope};
+use crate::exclusions::ResourceFilters;
 use crate::leases::Ownership;
 use crate::sharding::ClusterSlot;
 
@@ -108,6 +109,7 @@ pub(crate) struct ClusterRegistry {
     connect: ConnectOptions,
     timings: ClusterTimings,
     tracking: RwLock<Tracking>,
+    filters: RwLock<ResourceFilters>,
     changes: mpsc::UnboundedSender<String>,
     cluster_events: mpsc::UnboundedSender<String>,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
@@ -125,6 +127,7 @@ pub(crate) struct RegistryParts {
     pub(crate) connect: ConnectOptions,
     pub(crate) timings: ClusterTimings,
     pub(crate) tracking: Tracking,
+    pub(crate) filters: ResourceFilters,
     pub(crate) in_cluster_enabled: bool,
     pub(crate) changes: mpsc::UnboundedSender<String>,
     pub(crate) cluster_events: mpsc::UnboundedSender<String>,
@@ -145,6 +148,7 @@ impl ClusterRegistry {
             connect: parts.connect,
             timings: parts.timings,
             tracking: RwLock::new(parts.tracking),
+            filters: RwLock::new(parts.filters),
             changes: parts.changes,
             cluster_events: parts.cluster_events,
             entries: RwLock::new(HashMap::new()),
@@ -160,6 +164,14 @@ impl ClusterRegistry {
         let before = self.in_cluster_enabled.swap(enabled, Ordering::SeqCst);
         if before != enabled {
             let _ = self.cluster_events.send(IN_CLUSTER_SERVER.to_string());
+        }
+    }
+
+    /// argocd-cm's resource exclusions changed: caches connected from now on use them (a cluster
+    /// already connected keeps its watches until it reconnects).
+    pub(crate) fn set_filters(&self, filters: ResourceFilters) {
+        if let Ok(mut f) = self.filters.write() {
+            *f = filters;
         }
     }
 
@@ -615,6 +627,7 @@ impl ClusterRegistry {
         let scope = Scope {
             namespaces: entry.cluster.namespaces.clone(),
             cluster_resources: entry.cluster.cluster_resources,
+            filters: self.filters.read().map(|f| f.clone()).unwrap_or_default(),
         };
         let tracking = self.tracking.read().map(|t| t.clone()).unwrap_or_default();
         let attempt = session.child_token();
@@ -730,6 +743,7 @@ mod tests {
         let two = Scope {
             namespaces: vec!["a".into(), "b".into()],
             cluster_resources: false,
+            ..Scope::default()
         };
         assert_eq!(
             two.watches_for(true),

@@ -60,6 +60,8 @@ pub struct RuntimeSettings {
     pub jitter: Duration,
     /// `cluster.inClusterEnabled`.
     pub in_cluster_enabled: bool,
+    /// `resource.exclusions` / `resource.inclusions` (Argo CD's defaults when absent).
+    pub filters: crate::exclusions::ResourceFilters,
 }
 
 impl Default for RuntimeSettings {
@@ -71,6 +73,7 @@ impl Default for RuntimeSettings {
             reconciliation: Duration::from_secs(120),
             jitter: Duration::from_secs(60),
             in_cluster_enabled: true,
+            filters: crate::exclusions::ResourceFilters::default(),
         }
     }
 }
@@ -84,6 +87,7 @@ impl RuntimeSettings {
             .map_err(|e| e.to_string())?;
         let diff = SystemDiffSettings::from_config_map_data(data).map_err(|e| e.to_string())?;
         let health = HealthOverrides::from_config_map_data(data).map_err(|e| e.to_string())?;
+        let filters = crate::exclusions::ResourceFilters::from_config_map_data(data)?;
         Ok(RuntimeSettings {
             tracking: Tracking {
                 method: cm
@@ -99,6 +103,7 @@ impl RuntimeSettings {
             reconciliation: cm.reconciliation_timeout,
             jitter: cm.reconciliation_jitter,
             in_cluster_enabled: cm.in_cluster_enabled,
+            filters,
         })
     }
 }

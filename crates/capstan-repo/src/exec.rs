@@ -124,9 +124,18 @@ impl ToolCommand {
     }
 
     /// Runs the program to completion, killing it (and its process group) at the timeout.
+    ///
+    /// The program is resolved to an absolute path first: with a bare name and a changed
+    /// environment, the standard library must `fork` (copying the page tables of this large
+    /// process) instead of using `posix_spawn`, which made every git call cost milliseconds of CPU.
     pub async fn run(&self) -> Result<ToolOutput, ExecError> {
         let name = self.program_name();
-        let mut cmd = Command::new(&self.program);
+        let path_override = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| OsString::from(v));
+        let mut cmd = Command::new(resolve_program(&self.program, path_override));
         cmd.args(&self.args)
             .env_clear()
             .stdin(Stdio::null())
@@ -229,8 +238,58 @@ fn kill_group(pid: Option<u32>) {
     }
 }
 
+/// `program` as an absolute path, looked up in `path` (or this process's `PATH`) when it is a bare
+/// name; the name itself when it is not found (the spawn then reports it).
+fn resolve_program(program: &Path, path: Option<OsString>) -> PathBuf {
+    if program.components().count() != 1 || program.is_absolute() {
+        return program.to_path_buf();
+    }
+    static FOUND: std::sync::LazyLock<
+        std::sync::RwLock<std::collections::HashMap<(PathBuf, OsString), PathBuf>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let search = path
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
+    let key = (program.to_path_buf(), search.clone());
+    if let Some(found) = FOUND.read().ok().and_then(|f| f.get(&key).cloned()) {
+        return found;
+    }
+    let found = std::env::split_paths(&search)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        });
+    match found {
+        Some(found) => {
+            if let Ok(mut cache) = FOUND.write() {
+                cache.insert(key, found.clone());
+            }
+            found
+        }
+        None => program.to_path_buf(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn bare_names_resolve_to_absolute_paths() {
+        let sh = resolve_program(Path::new("sh"), None);
+        assert!(sh.is_absolute(), "{}", sh.display());
+        assert_eq!(
+            resolve_program(Path::new("/bin/sh"), None),
+            PathBuf::from("/bin/sh")
+        );
+        let missing = resolve_program(Path::new("no-such-tool-capstan"), None);
+        assert_eq!(missing, PathBuf::from("no-such-tool-capstan"));
+        // a PATH given to the command is the one searched
+        let empty = resolve_program(Path::new("sh"), Some(OsString::from("/nonexistent")));
+        assert_eq!(empty, PathBuf::from("sh"));
+    }
+
     use super::*;
 
     #[tokio::test]

@@ -249,7 +249,8 @@ async fn helm_and_kustomize_errors_and_plugin_timeout() {
         capstan_repo::render::ConfigManagementPlugin::parse(plugin_yaml, "slow.yaml").unwrap();
     let service = service_with(&tmp.path().join("cache"), Arc::new(NoCredentials), |s| {
         s.tools.plugins = plugins;
-        s.tools.timeout = Duration::from_secs(2);
+        // long enough for a real helm on a loaded 2-core machine; the plugin sleeps far longer
+        s.tools.timeout = Duration::from_secs(6);
     });
 
     let err = service
@@ -278,7 +279,7 @@ async fn helm_and_kustomize_errors_and_plugin_timeout() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(15));
-    assert!(err.to_string().contains("timed out after 2 s"), "{err}");
+    assert!(err.to_string().contains("timed out after 6 s"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
