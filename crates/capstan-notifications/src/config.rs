@@ -111,8 +111,10 @@ pub struct Config {
     pub default_triggers_by_service: BTreeMap<String, Vec<String>>,
     /// `context` (with `argocdUrl` defaulted).
     pub context: serde_json::Map<String, Value>,
-    /// Secret values that services reference (to be masked in every log line and error).
+    /// Secret values (to be masked in every log line and error).
     pub secret_values: Vec<String>,
+    /// The Secret's data, as templates see it (`.secrets`).
+    pub secrets: BTreeMap<String, String>,
 }
 
 fn problem(key: &str, message: impl Into<String>) -> ConfigProblem {
@@ -396,6 +398,9 @@ impl Config {
             .context
             .entry("argocdUrl")
             .or_insert_with(|| Value::String(DEFAULT_ARGOCD_URL.into()));
+        // templates may use any secret (`.secrets.<key>`): mask them all
+        config.secret_values.extend(secrets.values().cloned());
+        config.secrets = secrets.clone();
         config.secret_values.sort();
         config.secret_values.dedup();
         config.secret_values.retain(|s| !s.is_empty());

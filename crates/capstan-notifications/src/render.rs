@@ -73,11 +73,12 @@ fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
     }
 }
 
-/// The data templates see: `.app`, `.context`, `.serviceType`, `.recipient`.
+/// The data templates see: `.app`, `.context`, `.secrets`, `.serviceType`, `.recipient`.
 pub fn template_data(config: &Config, app: &Value, service_type: &str, recipient: &str) -> Value {
     json!({
         "app": app,
         "context": Value::Object(config.context.clone()),
+        "secrets": config.secrets,
         "serviceType": service_type,
         "notificationType": service_type,
         "recipient": recipient,

@@ -71,6 +71,7 @@ fn secrets_are_substituted_and_remembered_for_masking() {
     let (config, problems) = Config::from_data(&cm, &secret);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(config.secret_values, vec!["p4th-s3cret", "pa55word"]);
+    assert_eq!(config.secrets["hook-password"], "pa55word");
     assert_eq!(
         mask(
             "GET http://127.0.0.1:1/p4th-s3cret refused",
@@ -106,4 +107,23 @@ fn secret_data_is_decoded() {
     let d = secret_data(Some(&s));
     assert_eq!(d.get("a").map(String::as_str), Some("hi"));
     assert_eq!(d.get("b").map(String::as_str), Some("x"));
+}
+
+#[test]
+fn templates_see_secrets() {
+    let cm = data(&[("template.t", "message: 'token {{.secrets.api}}'")]);
+    let secret = data(&[("api", "abc-123-xyz")]);
+    let (config, problems) = Config::from_data(&cm, &secret);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(config.secret_values, vec!["abc-123-xyz"]);
+    let n = crate::render::render(
+        &config,
+        &["t".to_string()],
+        &serde_json::json!({}),
+        "webhook",
+        "",
+        crate::render::now(),
+    )
+    .unwrap();
+    assert_eq!(n.message, "token abc-123-xyz");
 }
