@@ -159,20 +159,31 @@ async fn slack_endpoint_receives_the_catalog_message() {
             ),
         ),
         ("context", "argocdUrl: https://cd.example.com".to_string()),
+        // a webhook the catalog template has no section for: a bare GET, as Argo CD sends
+        ("service.webhook.bare", format!("url: {}/bare", slack.url())),
     ];
     let cluster = cluster(dir.path(), &cm, &[("slack-token", "xoxb-test-token")]).await;
     app(
         &cluster,
         "shop",
-        subscribe(&[("on-sync-succeeded.slack", "deploys")]),
+        subscribe(&[
+            ("on-sync-succeeded.slack", "deploys"),
+            ("on-sync-succeeded.bare", ""),
+        ]),
     )
     .await;
     let controller = Running::start(&cluster).await;
     set_status(&cluster, "shop", "Succeeded", "Healthy", "abc123").await;
-    let got = slack.wait_for(1, WAIT).await;
-    assert_eq!(got[0].path, "/api/chat.postMessage");
-    assert_eq!(got[0].headers["authorization"], "Bearer xoxb-test-token");
-    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    let got = slack.wait_for(2, WAIT).await;
+    let bare = got
+        .iter()
+        .find(|r| r.path == "/bare")
+        .expect("bare webhook request");
+    assert_eq!((bare.method.as_str(), bare.body.as_str()), ("GET", ""));
+    let posted = got.iter().find(|r| r.path != "/bare").unwrap();
+    assert_eq!(posted.path, "/api/chat.postMessage");
+    assert_eq!(posted.headers["authorization"], "Bearer xoxb-test-token");
+    let body: Value = serde_json::from_str(&posted.body).unwrap();
     assert_eq!(body["channel"], "deploys");
     assert_eq!(body["username"], "capstan");
     assert_eq!(
@@ -188,7 +199,7 @@ async fn slack_endpoint_receives_the_catalog_message() {
     assert_eq!(attachment["color"], "#18be52");
     assert_eq!(attachment["fields"][0]["value"], "Synced");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(slack.got().len(), 1);
+    assert_eq!(slack.got().len(), 2);
     controller.stop().await;
 }
 

@@ -1,5 +1,6 @@
 //! `service.webhook.<name>`: url, headers, basicAuth, insecureSkipVerify; the template's
-//! `webhook.<name>` section gives method (default GET), path and body.
+//! `webhook.<name>` section gives method (default GET), path and body (without a section: a GET of
+//! the URL).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -56,11 +57,13 @@ impl WebhookService {
 impl Service for WebhookService {
     fn send<'a>(&'a self, n: &'a Notification, _recipient: &'a str) -> SendFuture<'a> {
         Box::pin(async move {
-            let Some(section) = n.fields.get("webhook").and_then(|w| w.get(&self.name)) else {
-                // as Argo CD: a template without a section for this webhook sends nothing to it
-                tracing::debug!(webhook = %self.name, "template has no webhook section for it");
-                return Ok(());
-            };
+            // a template without a section for this webhook sends a bare GET to its URL, as Argo CD
+            let empty = Value::Object(Default::default());
+            let section = n
+                .fields
+                .get("webhook")
+                .and_then(|w| w.get(&self.name))
+                .unwrap_or(&empty);
             let text = |k: &str| section.get(k).and_then(Value::as_str).unwrap_or_default();
             let method = match text("method") {
                 "" => "GET",
