@@ -89,6 +89,8 @@ impl Controller {
             namespace: config.namespace.clone(),
             connect: capstan_kube::ConnectOptions {
                 field_manager: config.field_manager.clone(),
+                qps: config.client_qps,
+                burst: config.client_burst,
                 ..capstan_kube::ConnectOptions::default()
             },
             timings: config.cluster_timings.clone(),

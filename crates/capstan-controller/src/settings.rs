@@ -25,6 +25,10 @@ pub struct ControllerConfig {
     pub field_manager: String,
     /// Connecting to and probing destination clusters.
     pub cluster_timings: crate::registry::ClusterTimings,
+    /// Requests per second to each destination cluster (`ARGOCD_K8S_CLIENT_QPS`; 0: no limit).
+    pub client_qps: f64,
+    /// Burst above that rate (`ARGOCD_K8S_CLIENT_BURST`).
+    pub client_burst: u32,
     /// Sharding over several replicas (none: this replica handles every cluster).
     pub sharding: Option<crate::leases::ShardingConfig>,
 }
@@ -40,6 +44,8 @@ impl Default for ControllerConfig {
             self_heal_backoff: (Duration::from_secs(2), 3, Duration::from_secs(300)),
             field_manager: "capstan-controller".to_string(),
             cluster_timings: crate::registry::ClusterTimings::default(),
+            client_qps: 0.0,
+            client_burst: 100,
             sharding: None,
         }
     }

@@ -24,6 +24,10 @@ pub struct ConnectOptions {
     pub field_manager: String,
     /// Request timeout.
     pub timeout: std::time::Duration,
+    /// Requests per second to this cluster (`ARGOCD_K8S_CLIENT_QPS`); 0 means no limit.
+    pub qps: f64,
+    /// Requests allowed at once above the rate (`ARGOCD_K8S_CLIENT_BURST`).
+    pub burst: u32,
 }
 
 impl Default for ConnectOptions {
@@ -31,6 +35,8 @@ impl Default for ConnectOptions {
         ConnectOptions {
             field_manager: "capstan-controller".to_string(),
             timeout: std::time::Duration::from_secs(60),
+            qps: 0.0,
+            burst: 100,
         }
     }
 }
@@ -42,6 +48,7 @@ pub struct ClusterClient {
     pub(crate) server: String,
     pub(crate) discovery: Arc<RwLock<DiscoveryCache>>,
     pub(crate) options: ConnectOptions,
+    pub(crate) throttle: Arc<crate::throttle::Throttle>,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -73,6 +80,7 @@ impl ClusterClient {
             client,
             server,
             discovery: Arc::new(RwLock::new(DiscoveryCache::default())),
+            throttle: Arc::new(crate::throttle::Throttle::new(options.qps, options.burst)),
             options,
         })
     }

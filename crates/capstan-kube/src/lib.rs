@@ -9,6 +9,7 @@ mod connect;
 mod discovery;
 mod error;
 mod ops;
+mod throttle;
 mod watch;
 
 pub use connect::{ClusterClient, ConnectOptions, install_crypto_provider};

@@ -98,6 +98,7 @@ impl ClusterClient {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Value>, KubeError> {
+        self.throttle.wait().await;
         match self.api(rt, namespace).get_opt(name).await {
             Ok(Some(obj)) => Ok(Some(to_value(obj)?)),
             Ok(None) => Ok(None),
@@ -117,6 +118,7 @@ impl ClusterClient {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<(Vec<Value>, String), KubeError> {
+        self.throttle.wait().await;
         let mut params = ListParams::default();
         if let Some(selector) = label_selector {
             params = params.labels(selector);
@@ -140,6 +142,7 @@ impl ClusterClient {
 
     /// Server-side apply of `obj` (with Capstan's field manager unless told otherwise).
     pub async fn apply(&self, obj: &Value, options: &ApplyOptions) -> Result<Value, KubeError> {
+        self.throttle.wait().await;
         let (rt, namespace, name) = self.locate(obj).await?;
         let manager = options
             .field_manager
@@ -178,6 +181,7 @@ impl ClusterClient {
         name: &str,
         patch: &Value,
     ) -> Result<Value, KubeError> {
+        self.throttle.wait().await;
         let params = PatchParams {
             field_manager: Some(self.options.field_manager.clone()),
             ..Default::default()
@@ -198,6 +202,7 @@ impl ClusterClient {
         patch: &Value,
         options: &PatchOptions,
     ) -> Result<Value, KubeError> {
+        self.throttle.wait().await;
         let params = PatchParams {
             field_manager: Some(
                 options
@@ -221,6 +226,7 @@ impl ClusterClient {
 
     /// Creates an object (honouring `generateName`).
     pub async fn create(&self, obj: &Value, dry_run: bool) -> Result<Value, KubeError> {
+        self.throttle.wait().await;
         let api_version = text(obj, "/apiVersion")
             .ok_or_else(|| KubeError::InvalidObject("apiVersion is missing".into()))?;
         let kind =
@@ -247,6 +253,7 @@ impl ClusterClient {
 
     /// Replaces an object (PUT); the object's resourceVersion, if any, guards against lost updates.
     pub async fn replace(&self, obj: &Value, dry_run: bool) -> Result<Value, KubeError> {
+        self.throttle.wait().await;
         let (rt, namespace, name) = self.locate(obj).await?;
         let params = PostParams {
             dry_run,
@@ -269,6 +276,7 @@ impl ClusterClient {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<(), KubeError> {
+        self.throttle.wait().await;
         let propagation = match options.propagation.as_deref() {
             Some("Foreground") | Some("foreground") => Some(PropagationPolicy::Foreground),
             Some("Background") | Some("background") => Some(PropagationPolicy::Background),

@@ -120,3 +120,31 @@ async fn apply_get_list_patch_watch_delete() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_limited_to_the_configured_rate() {
+    let (running, _, _dir) = start().await;
+    let limited = ClusterClient::from_kubeconfig(
+        &running.kubeconfig,
+        None,
+        ConnectOptions {
+            qps: 10.0,
+            burst: 2,
+            ..ConnectOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let rt = limited.resolve("v1", "Namespace").await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..12 {
+        limited.get(&rt, None, "default").await.unwrap();
+    }
+    // 2 at once, then 10 more at 10 per second: at least about one second, whatever the machine
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(950),
+        "12 requests at 10 QPS with a burst of 2 took only {took:?}"
+    );
+    running.stop().await;
+}

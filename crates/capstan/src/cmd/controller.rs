@@ -65,6 +65,12 @@ pub struct Args {
     /// Seconds between sync waves.
     #[arg(long, env = "ARGOCD_SYNC_WAVE_DELAY", default_value_t = 2.0)]
     pub wave_delay: f64,
+    /// Requests per second to each cluster, the control plane included (0: no limit).
+    #[arg(long, env = "ARGOCD_K8S_CLIENT_QPS", default_value_t = 0.0)]
+    pub k8s_client_qps: f64,
+    /// Requests allowed at once above `--k8s-client-qps`.
+    #[arg(long, env = "ARGOCD_K8S_CLIENT_BURST", default_value_t = 100)]
+    pub k8s_client_burst: u32,
     /// Controller replicas. Above 1, the replicas share the clusters through coordination.k8s.io
     /// Leases in `--namespace` (the live replicas are counted from their Leases, so scaling needs
     /// no restart); each cluster is handled by exactly one replica.
@@ -121,7 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sharding = args.sharding()?;
     rt.block_on(async move {
         capstan_kube::install_crypto_provider();
-        let options = ConnectOptions::default();
+        let options = ConnectOptions {
+            qps: args.k8s_client_qps,
+            burst: args.k8s_client_burst,
+            ..ConnectOptions::default()
+        };
         let client = match &args.kubeconfig {
             Some(path) => {
                 ClusterClient::from_kubeconfig(path, args.context.as_deref(), options).await
@@ -162,6 +172,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             operation_processors: args.operation_processors,
             wave_delay: Duration::from_secs_f64(args.wave_delay.max(0.0)),
             sharding,
+            client_qps: args.k8s_client_qps,
+            client_burst: args.k8s_client_burst,
             ..ControllerConfig::default()
         };
         let generator = Arc::new(generator);
