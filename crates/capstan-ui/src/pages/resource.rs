@@ -72,6 +72,17 @@ pub struct EventRow {
     pub last: String,
 }
 
+/// A resource action (restart, pause, scale, ... or a Lua action of argocd-cm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionView {
+    /// Action name.
+    pub name: String,
+    /// Not available in the resource's current state.
+    pub disabled: bool,
+    /// `applications, action/<group>/<kind>/<name>, <project>/<app>`.
+    pub perm: Perm,
+}
+
 /// What the resource page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceView {
@@ -101,6 +112,10 @@ pub struct ResourceView {
     pub errors: Vec<String>,
     /// May sync the application.
     pub sync_perm: Perm,
+    /// API version of the resource (for actions).
+    pub version: String,
+    /// Resource actions available on it.
+    pub actions: Vec<ActionView>,
 }
 
 /// A unified diff, each line classed for colour (`+` added, `-` removed, `@@` hunk).
@@ -157,6 +172,22 @@ pub fn render(view: &ResourceView) -> String {
                     &format!("/api/v1/applications/{}/sync", urlencode_path(&view.app)),
                     &serde_json::json!({"resources": [{"group": id.group, "kind": id.kind, "namespace": id.namespace, "name": id.name}]}).to_string(),
                     &view.sync_perm, &[("done", "Sync requested")]))
+            }
+        }
+        @if !view.actions.is_empty() {
+            div.toolbar.resource-actions aria-label="Resource actions" {
+                span { "Actions:" }
+                @for a in &view.actions {
+                    @if a.disabled {
+                        button type="button" disabled title="Not available in the resource's current state" { (a.name) }
+                    } @else {
+                        (action_button(&a.name, "POST",
+                            &format!("/api/v1/applications/{}/resource/actions/v2", urlencode_path(&view.app)),
+                            &serde_json::json!({"action": a.name, "resourceName": id.name, "namespace": id.namespace,
+                                "group": id.group, "kind": id.kind, "version": view.version}).to_string(),
+                            &a.perm, &[("confirm", "Run this action?"), ("done", "Action done")]))
+                    }
+                }
             }
         }
         p.badges {
@@ -277,6 +308,24 @@ mod tests {
             events: vec![],
             errors: vec![],
             sync_perm: Perm::yes(),
+            version: "v1".into(),
+            actions: vec![
+                ActionView {
+                    name: "restart".into(),
+                    disabled: false,
+                    perm: Perm::new(
+                        false,
+                        "applications",
+                        "action/apps/Deployment/restart",
+                        "default/guestbook",
+                    ),
+                },
+                ActionView {
+                    name: "resume".into(),
+                    disabled: true,
+                    perm: Perm::yes(),
+                },
+            ],
         }
     }
 
@@ -294,6 +343,12 @@ mod tests {
         assert!(html.contains("tab=diff"));
         assert!(html.contains("aria-current=\"page\">Live manifest"));
         assert_eq!(Tab::parse("nonsense"), Tab::Summary);
+        assert!(html.contains("You do not have permission: applications, action/apps/Deployment/restart, default/guestbook"));
+        assert!(
+            html.contains("Not available in the resource&#39;s current state")
+                || html.contains("Not available in the resource's current state")
+        );
+        assert!(html.contains("/api/v1/applications/guestbook/resource/actions/v2"));
     }
 
     #[test]

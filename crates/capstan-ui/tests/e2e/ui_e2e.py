@@ -116,6 +116,12 @@ def main():
         expect(t.locator('[data-field="health"]')).to_have_text("Healthy")
         assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
         page.screenshot(path=os.path.join(ARTIFACTS, "list.png"), full_page=True)
+        page.emulate_media(color_scheme="dark")
+        page.screenshot(path=os.path.join(ARTIFACTS, "list-dark.png"), full_page=True)
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=os.path.join(ARTIFACTS, "list-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         step("the compact list view and a filter in the URL")
         page.goto(URL + "/applications?view=list&health=Healthy")
@@ -146,6 +152,12 @@ def main():
         page.screenshot(path=os.path.join(ARTIFACTS, "diff.png"), full_page=True)
         page.click("nav.tabs >> text=Live manifest")
         expect(page.locator("pre.manifest")).to_contain_text("kind: Deployment")
+
+        step("a resource action: restart the Deployment")
+        page.locator(".resource-actions button.action", has_text="restart").click()
+        expect(page.locator("#flash")).to_contain_text("Action done")
+        page.reload()
+        expect(page.locator("pre.manifest")).to_contain_text("kubectl.kubernetes.io/restartedAt")
 
         step("sync the change from the application page with the sync dialog")
         page.goto(URL + f"/applications/{APP}")

@@ -16,7 +16,7 @@ use crate::body::JsonBody;
 use crate::cache::AppFilter;
 use crate::error::ApiError;
 use crate::routes::applications::{self, rbac_object};
-use crate::routes::{managed, projects, repositories, resources};
+use crate::routes::{actions, managed, projects, repositories, resources};
 use crate::state::AppState;
 
 pub(super) async fn list_page(
@@ -192,20 +192,26 @@ pub(super) async fn resource_page(
             Err(e) => errors.push(format!("desired state: {e}")),
         }
     }
+    let version = tree_json["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| {
+            n["kind"] == id.kind.as_str()
+                && n["name"] == id.name.as_str()
+                && n["namespace"] == id.namespace.as_str()
+        })
+        .and_then(|n| n["version"].as_str())
+        .unwrap_or("v1")
+        .to_string();
+    let object = rbac_object(&app);
+    let actions = if managed {
+        resource_actions(&state, &p, &name, &id, &version, &object).await
+    } else {
+        Vec::new()
+    };
     if live_yaml.is_none() {
         // a child (Pod, ReplicaSet, ...): read it from the cluster, with the version the tree gives
-        let version = tree_json["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|n| {
-                n["kind"] == id.kind.as_str()
-                    && n["name"] == id.name.as_str()
-                    && n["namespace"] == id.namespace.as_str()
-            })
-            .and_then(|n| n["version"].as_str())
-            .unwrap_or("v1")
-            .to_string();
         let av = resources::api_version(&id.group, &version);
         if let Ok(rt) = state.client.resolve(&av, &id.kind).await {
             let ns = (!id.namespace.is_empty()).then_some(id.namespace.as_str());
@@ -220,7 +226,6 @@ pub(super) async fn resource_page(
     } else {
         Vec::new()
     };
-    let object = rbac_object(&app);
     let view = pages::resource::ResourceView {
         user: p.subject.clone(),
         app: name.clone(),
@@ -235,8 +240,52 @@ pub(super) async fn resource_page(
         events,
         errors,
         sync_perm: perm(&state, &p, "applications", "sync", &object).await,
+        version,
+        actions,
     };
     Ok(html(StatusCode::OK, pages::resource::render(&view)))
+}
+
+/// The resource actions of a managed resource, through the REST handler, each with its permission.
+async fn resource_actions(
+    state: &AppState,
+    p: &Principal,
+    app: &str,
+    id: &ResourceRef,
+    version: &str,
+    object: &str,
+) -> Vec<pages::resource::ActionView> {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("namespace", &id.namespace)
+        .append_pair("resourceName", &id.name)
+        .append_pair("version", version)
+        .append_pair("group", &id.group)
+        .append_pair("kind", &id.kind)
+        .finish();
+    let Ok(axum::Json(v)) = actions::list(
+        State(state.clone()),
+        Auth(p.clone()),
+        Path(app.to_string()),
+        RawQuery(Some(query)),
+    )
+    .await
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for a in v["actions"].as_array().into_iter().flatten() {
+        let name = a["name"].as_str().unwrap_or_default().to_string();
+        if name.is_empty() {
+            continue;
+        }
+        let action = format!("action/{}/{}/{name}", id.group, id.kind);
+        out.push(pages::resource::ActionView {
+            disabled: a["disabled"].as_bool().unwrap_or(false),
+            perm: perm(state, p, "applications", &action, object).await,
+            name,
+        });
+    }
+    out
 }
 
 async fn resource_events(state: &AppState, id: &ResourceRef) -> Vec<pages::resource::EventRow> {
