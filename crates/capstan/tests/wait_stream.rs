@@ -109,8 +109,9 @@ async fn app_wait_follows_the_event_stream() {
     );
     // one read of the application and the stream; a poller would have read it every second
     assert!(waiting <= 2, "{waiting} GET requests while waiting");
+    // generous for a loaded CI machine: the request count above is what tells a stream from polling
     assert!(
-        took < Duration::from_secs(5),
+        took < Duration::from_secs(15),
         "took {took:?} after the change"
     );
     server.stop().await;
