@@ -56,10 +56,12 @@
   let refreshTimer = null;
   let refreshing = false;
   let lastRefresh = 0;
+  let lastDuration = 0;
 
   async function refreshLive() {
     if (refreshing) { scheduleRefresh(500); return; }
     refreshing = true;
+    const started = Date.now();
     try {
       const response = await fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } });
       if (!response.ok) return;
@@ -71,6 +73,7 @@
         for (const attr of fresh.getAttributeNames()) current.setAttribute(attr, fresh.getAttribute(attr));
       }
       lastRefresh = Date.now();
+      lastDuration = lastRefresh - started;
     } catch (e) {
       // the next event tries again
     } finally {
@@ -78,9 +81,12 @@
     }
   }
 
+  // a large page (an application with thousands of resources) is re-read less often: never more
+  // than a quarter of the time goes to refreshing
   function scheduleRefresh(delay) {
     if (refreshTimer) return;
-    refreshTimer = setTimeout(function () { refreshTimer = null; refreshLive(); }, delay);
+    const wait = Math.max(delay, 3 * lastDuration - (Date.now() - lastRefresh));
+    refreshTimer = setTimeout(function () { refreshTimer = null; refreshLive(); }, wait);
   }
 
   function appStatus(app) {
