@@ -77,7 +77,12 @@ impl ManifestCache {
                 if let Some(parent) = p.parent() {
                     std::fs::create_dir_all(parent).map_err(err)?;
                 }
-                let db = Database::create(p).map_err(err)?;
+                // redb's page cache defaults to 1 GiB and fills with every page written: the
+                // in-memory LRU in front of it already keeps the hot entries, so keep it small
+                let db = redb::Builder::new()
+                    .set_cache_size(16 << 20)
+                    .create(p)
+                    .map_err(err)?;
                 let tx = db.begin_write().map_err(err)?;
                 {
                     tx.open_table(ENTRIES).map_err(err)?;
