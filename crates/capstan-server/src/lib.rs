@@ -12,6 +12,7 @@ pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod connection;
+pub mod destination;
 pub mod error;
 pub mod metrics;
 pub mod openapi;

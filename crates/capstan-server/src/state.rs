@@ -102,6 +102,8 @@ pub struct Inner {
     pub connections: crate::connection::Connections,
     /// The OpenID provider's keys (ID tokens used as bearer tokens).
     pub provider_keys: crate::auth::oidc::ProviderKeys,
+    /// Clients of destination clusters.
+    pub destinations: crate::destination::DestinationClients,
 }
 
 impl std::ops::Deref for AppState {
@@ -156,6 +158,7 @@ impl AppState {
             apps: Arc::new(AppCache::default()),
             connections: Default::default(),
             provider_keys: Default::default(),
+            destinations: Default::default(),
         }));
         state.bootstrap().await?;
         Ok(state)

@@ -315,3 +315,96 @@ async fn managed_resources_honour_ignore_differences() {
     assert!(v["message"].as_str().unwrap().contains("nope"), "{v}");
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_endpoints_act_on_the_destination_cluster() {
+    let h = Harness::start(Options {
+        controller: true,
+        ..Options::default()
+    })
+    .await;
+    let remote = capstan_testkit::Cluster::start(
+        &h.dir.path().join("remote-api"),
+        Duration::from_millis(300),
+    )
+    .await;
+    h.repo
+        .commit(&[("guestbook/guestbook-ui.yaml", GUESTBOOK)], &[]);
+    let token = h.admin_token().await;
+    let server = remote.client.server().to_string();
+    let (s, v) = h
+        .post(
+            "/api/v1/clusters",
+            &token,
+            json!({"server": server, "name": "remote", "config": {"tlsClientConfig": {"insecure": true}}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let mut app = h.application("guestbook", "default", "guestbook", "default");
+    app["spec"]["destination"] = json!({"server": server, "namespace": "default"});
+    app["spec"]["syncPolicy"] = json!({"automated": {}});
+    let (s, v) = h.post("/api/v1/applications", &token, app).await;
+    assert_eq!(s, 200, "{v}");
+    synced(&h, &token, "guestbook").await;
+    assert!(
+        h.cluster
+            .get("apps/v1", "Deployment", Some("default"), "guestbook-ui")
+            .await
+            .is_none(),
+        "deployed to the control plane instead of the destination"
+    );
+
+    // the live state comes from the destination
+    let (s, list) = h
+        .get("/api/v1/applications/guestbook/managed-resources", &token)
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let deployment = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "Deployment")
+        .unwrap();
+    assert_ne!(deployment["liveState"], "null", "{deployment}");
+    assert_eq!(deployment["modified"], false, "{deployment}");
+    let (s, tree) = h
+        .get("/api/v1/applications/guestbook/resource-tree", &token)
+        .await;
+    assert_eq!(s, 200, "{tree}");
+    let pod = tree["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "Pod")
+        .unwrap_or_else(|| panic!("no Pod in {tree}"))["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = h
+        .get(
+            &format!("/api/v1/applications/guestbook/pods/{pod}/logs?namespace=default"),
+            &token,
+        )
+        .await;
+    assert_eq!(s, 200);
+    // an action changes the destination's object
+    let (s, v) = h
+        .post(
+            "/api/v1/applications/guestbook/resource/actions?namespace=default&resourceName=guestbook-ui&group=apps&kind=Deployment&version=v1",
+            &token,
+            json!("restart"),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let live = remote
+        .get("apps/v1", "Deployment", Some("default"), "guestbook-ui")
+        .await
+        .unwrap();
+    assert!(
+        live["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string(),
+        "{live}"
+    );
+    remote.apiserver.stop().await;
+    h.shutdown().await;
+}

@@ -114,13 +114,12 @@ pub async fn managed_live(state: &AppState, app: &Value, r: &ResourceRef) -> Api
     } else {
         r.version.clone()
     };
-    let rt = state
-        .client
+    let client = state.destination_client(app).await?;
+    let rt = client
         .resolve(&api_version(&r.group, &version), &r.kind)
         .await?;
     let ns = (!r.namespace.is_empty()).then_some(r.namespace.as_str());
-    state
-        .client
+    client
         .get(&rt, ns, &r.resource_name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("{} does not exist", r.describe())))
@@ -299,6 +298,7 @@ pub async fn run(
         .collect();
     let obj = live.clone();
     let impacted = lua(move |sandbox| sandbox.run_action(&script, &obj, &params)).await?;
+    let client = state.destination_client(&app).await?;
     for item in impacted {
         match item.operation {
             K8sOperation::Patch => {
@@ -313,15 +313,12 @@ pub async fn run(
                 if patch.as_object().is_some_and(|m| m.is_empty()) {
                     continue;
                 }
-                let (rt, ns, n) = state.client.locate(&live).await?;
-                state
-                    .client
-                    .merge_patch(&rt, ns.as_deref(), &n, &patch)
-                    .await?;
+                let (rt, ns, n) = client.locate(&live).await?;
+                client.merge_patch(&rt, ns.as_deref(), &n, &patch).await?;
             }
             K8sOperation::Create => {
                 let mut obj = item.resource;
-                let (rt, _, _) = state.client.locate(&obj).await?;
+                let (rt, _, _) = client.locate(&obj).await?;
                 if !rt.namespaced || r.namespace.is_empty() {
                     return Err(ApiError::FailedPrecondition(format!(
                         "action {action:?} may create only namespaced objects next to the resource, not {} {}",
@@ -337,7 +334,7 @@ pub async fn run(
                     )));
                 }
                 obj["metadata"]["namespace"] = json!(r.namespace);
-                state.client.create(&obj, false).await?;
+                client.create(&obj, false).await?;
             }
         }
     }

@@ -44,7 +44,7 @@ fn public(c: &Cluster, connection: &ConnectionState) -> Value {
     })
 }
 
-async fn clusters(state: &AppState) -> ApiResult<Vec<Cluster>> {
+pub(crate) async fn clusters(state: &AppState) -> ApiResult<Vec<Cluster>> {
     let selector = format!("{SECRET_TYPE}={}", secret_type::CLUSTER);
     let (secrets, _) = state
         .client

@@ -77,7 +77,8 @@ pub async fn pod_logs(
         .body(Vec::new())
         .map_err(|e| ApiError::Internal(format!("building the log request: {e}")))?;
     let text = state
-        .client
+        .destination_client(&app)
+        .await?
         .kube_client()
         .request_text(request)
         .await

@@ -132,14 +132,11 @@ pub async fn managed_resources(
         || app_wants_server_side_diff(&app);
     let differ = Differ::new(options_for(&system, &app_rules(&app)?, server_side))
         .map_err(|e| ApiError::FailedPrecondition(format!("ignoreDifferences: {e}")))?;
+    let client = state.destination_client(&app).await?;
     let mut pairs: BTreeMap<Key, Pair> = BTreeMap::new();
     for obj in objects {
-        let live = match state.client.locate(&obj).await {
-            Ok((rt, ns, n)) => state
-                .client
-                .get(&rt, ns.as_deref(), &n)
-                .await
-                .unwrap_or(None),
+        let live = match client.locate(&obj).await {
+            Ok((rt, ns, n)) => client.get(&rt, ns.as_deref(), &n).await.unwrap_or(None),
             Err(_) => None,
         };
         pairs.insert(key(&obj), (Some(obj), live));
@@ -161,11 +158,10 @@ pub async fn managed_resources(
             continue;
         }
         let av = api_version(&k.0, s(r, "/version"));
-        let Ok(rt) = state.client.resolve(&av, &k.1).await else {
+        let Ok(rt) = client.resolve(&av, &k.1).await else {
             continue;
         };
-        let live = state
-            .client
+        let live = client
             .get(&rt, (!k.2.is_empty()).then_some(k.2.as_str()), &k.3)
             .await
             .unwrap_or(None);
@@ -176,8 +172,7 @@ pub async fn managed_resources(
     let mut items = Vec::new();
     for (_, (target, live)) in pairs {
         let predicted = match (&target, &live) {
-            (Some(t), Some(_)) if differ.wants_server_side_diff(Some(t)) => state
-                .client
+            (Some(t), Some(_)) if differ.wants_server_side_diff(Some(t)) => client
                 .apply(
                     t,
                     &ApplyOptions {

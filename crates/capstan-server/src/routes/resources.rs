@@ -67,7 +67,7 @@ fn node(obj: &Value, parents: Vec<Value>, health: Option<Value>) -> Value {
 
 /// The resource tree of an Application, from its status and the live cluster.
 pub async fn tree(state: &AppState, app: &Value) -> ApiResult<Value> {
-    let client = &state.client;
+    let client = &state.destination_client(app).await?;
     let mut nodes = Vec::new();
     let mut uids: HashSet<String> = HashSet::new();
     let mut namespaces: HashSet<String> = HashSet::new();
@@ -185,11 +185,11 @@ pub async fn desired(
         .generate(request)
         .await
         .map_err(|e| ApiError::FailedPrecondition(format!("rendering manifests: {e}")))?;
+    let client = state.destination_client(app).await?;
     let mut objects = Vec::new();
     for mut obj in generated.objects {
         if s(&obj, "/metadata/namespace").is_empty()
-            && let Ok(rt) = state
-                .client
+            && let Ok(rt) = client
                 .resolve(s(&obj, "/apiVersion"), s(&obj, "/kind"))
                 .await
             && rt.namespaced
