@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use capstan_notifications::metrics::{DELIVERIES, FAILED_ATTEMPTS};
+use capstan_notifications::metrics::{DELIVERIES, FAILED_ATTEMPTS, TRIGGER_EVAL};
 use capstan_notifications::state::{NOTIFIED_ANNOTATION, read_notified};
 use serde_json::{Value, json};
 use support::*;
@@ -128,7 +128,22 @@ async fn webhook_once_on_sync_and_on_degraded_and_not_again_after_restart() {
             &json!({"metadata": {"labels": {"touched": "2"}}}),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // wait until the new controller has evaluated the Application (with both conditions true)
+    let m = controller.metrics.clone();
+    let evaluated = wait_until(WAIT, || {
+        (m.sum(
+            TRIGGER_EVAL,
+            &[("name", "on-sync-succeeded"), ("triggered", "true")],
+        ) >= 1
+            && m.sum(
+                TRIGGER_EVAL,
+                &[("name", "on-health-degraded"), ("triggered", "true")],
+            ) >= 1)
+            .then_some(())
+    })
+    .await;
+    assert!(evaluated.is_some(), "{}", m.render());
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(hook.got().len(), 2, "{:#?}", hook.got());
     assert_eq!(controller.metrics.sum(DELIVERIES, &[]), 0);
 
