@@ -344,3 +344,28 @@ async fn create_form_rbac_errors_and_badge() {
     assert!(svg.contains("Not Found"), "{svg}");
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_page_offers_sso_when_oidc_is_configured() {
+    let h = Harness::start(Options {
+        cm: Some(json!({
+            "url": "https://capstan.example",
+            "oidc.config": "name: Okta\nissuer: https://issuer.example\nclientID: capstan\n"
+        })),
+        ..Options::default()
+    })
+    .await;
+    let r = client()
+        .get(format!("{}/login?return_url=%2Fsettings", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("href=\"/auth/login?return_url=%2Fsettings\""),
+        "{body}"
+    );
+    assert!(body.contains("Log in via Okta"), "{body}");
+    h.shutdown().await;
+}
