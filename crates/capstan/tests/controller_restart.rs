@@ -7,8 +7,24 @@ use std::time::Duration;
 use capstan_testkit::{Cluster, GitRepo, application, op_phase, sync_status};
 use serde_json::json;
 
-fn start_controller(kubeconfig: &std::path::Path, cache: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_capstan"))
+/// The controller process, killed when dropped (also when an assertion fails: no leaked process).
+struct Running(Child);
+
+impl Running {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_controller(kubeconfig: &std::path::Path, cache: &std::path::Path) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_capstan"))
         .args([
             "controller",
             "--wave-delay",
@@ -24,7 +40,8 @@ fn start_controller(kubeconfig: &std::path::Path, cache: &std::path::Path) -> Ch
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("capstan controller starts")
+        .expect("capstan controller starts");
+    Running(child)
 }
 
 fn deployment(name: &str, wave: i32) -> String {
@@ -86,8 +103,7 @@ async fn killed_mid_sync_resumes_and_completes_once() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    controller.kill().expect("SIGKILL");
-    controller.wait().unwrap();
+    controller.kill();
     assert!(
         cluster
             .get("v1", "ConfigMap", Some("default"), "third")
@@ -103,8 +119,7 @@ async fn killed_mid_sync_resumes_and_completes_once() {
             op_phase(a) == "Succeeded" && sync_status(a) == "Synced"
         })
         .await;
-    controller.kill().ok();
-    controller.wait().ok();
+    controller.kill();
     assert!(
         cluster
             .get("v1", "ConfigMap", Some("default"), "third")

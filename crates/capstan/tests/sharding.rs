@@ -12,8 +12,25 @@ use serde_json::{Value, json};
 
 const LEASE_SECONDS: u64 = 3;
 
-fn start_replica(id: &str, kubeconfig: &std::path::Path, cache: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_capstan"))
+/// A replica process, killed when dropped (also when an assertion fails mid-test: a leaked replica
+/// would keep running, and keep spending CPU, after the test).
+struct Replica(Child);
+
+impl Replica {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_replica(id: &str, kubeconfig: &std::path::Path, cache: &std::path::Path) -> Replica {
+    let child = Command::new(env!("CARGO_BIN_EXE_capstan"))
         .args([
             "controller",
             "--replicas",
@@ -37,7 +54,8 @@ fn start_replica(id: &str, kubeconfig: &std::path::Path, cache: &std::path::Path
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("capstan controller starts")
+        .expect("capstan controller starts");
+    Replica(child)
 }
 
 /// Cluster server -> holder of its Lease.
@@ -173,8 +191,7 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
     }
 
     // replica-a dies: its clusters move to replica-b once its Leases expire
-    r1.kill().unwrap();
-    let _ = r1.wait();
+    r1.kill();
     let killed = Instant::now();
     let deadline = killed + Duration::from_secs(LEASE_SECONDS * 2 + 15);
     loop {
@@ -237,8 +254,7 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
         }
     }
 
-    r2.kill().unwrap();
-    let _ = r2.wait();
+    r2.kill();
     for (running, _) in destinations {
         running.stop().await;
     }
