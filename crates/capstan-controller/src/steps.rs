@@ -270,6 +270,7 @@ pub(crate) async fn wait_step(
     step: &SyncStep,
     progress: &mut Progress,
     dry_run: bool,
+    health_gate: bool,
 ) -> Result<(), Stop> {
     if dry_run {
         return Ok(());
@@ -287,6 +288,9 @@ pub(crate) async fn wait_step(
         let mut pending = false;
         for task in &step.tasks {
             match &task.kind {
+                // after the last step nothing waits on these resources: as Argo CD, the operation
+                // ends once they are applied, and health is the application's to report
+                TaskKind::Apply if !health_gate => {}
                 TaskKind::Apply => match live_of(cluster, &task.key) {
                     None => pending = true,
                     Some(live) => {
@@ -396,7 +400,8 @@ pub(crate) async fn run_steps(
         if let Some(message) = failure {
             return Err(Stop::Failed(message));
         }
-        let waited = wait_step(inner, cluster, name, step, progress, dry_run).await;
+        let last = i + 1 == steps.len();
+        let waited = wait_step(inner, cluster, name, step, progress, dry_run, !last).await;
         let _ = write_state(inner, name, progress).await;
         waited?;
     }
