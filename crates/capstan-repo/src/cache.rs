@@ -45,8 +45,11 @@ fn err(e: impl std::fmt::Display) -> CacheError {
     CacheError(e.to_string())
 }
 
+/// Entries are kept as their compact JSON text, not as parsed values: a parsed object takes several
+/// times its text's size, and at thousands of applications this cache is a large part of the repo
+/// server's memory. A hit parses the text again (microseconds for an application's manifests).
 struct Memory {
-    entries: HashMap<String, (u64, Arc<CachedManifests>)>,
+    entries: HashMap<String, (u64, Arc<[u8]>)>,
     latest: HashMap<String, Latest>,
     tick: u64,
 }
@@ -137,9 +140,13 @@ impl ManifestCache {
             let mut mem = self.mem();
             mem.tick += 1;
             let tick = mem.tick;
-            if let Some((used, entry)) = mem.entries.get_mut(key) {
+            if let Some((used, bytes)) = mem.entries.get_mut(key) {
                 *used = tick;
-                return Some(entry.clone());
+                let bytes = bytes.clone();
+                drop(mem);
+                if let Ok(entry) = serde_json::from_slice::<CachedManifests>(&bytes) {
+                    return Some(Arc::new(entry));
+                }
             }
         }
         let entry = Arc::new(self.disk_get(key).ok().flatten()?);
@@ -160,10 +167,13 @@ impl ManifestCache {
     }
 
     fn remember(&self, key: &str, entry: Arc<CachedManifests>) {
+        let Ok(bytes) = serde_json::to_vec(&*entry) else {
+            return;
+        };
         let mut mem = self.mem();
         mem.tick += 1;
         let tick = mem.tick;
-        mem.entries.insert(key.to_string(), (tick, entry));
+        mem.entries.insert(key.to_string(), (tick, Arc::from(bytes)));
         if mem.entries.len() > self.max_memory {
             // Drop the least recently used tenth in one pass.
             let mut ages: Vec<(u64, String)> = mem
