@@ -39,7 +39,9 @@ pub(crate) fn start(inner: Arc<Inner>, name: &str) {
     tokio::spawn(async move {
         let permit = inner.op_slots.clone().acquire_owned().await;
         let again = match permit {
-            Ok(_permit) => run(&inner, &name).await,
+            // boxed: the operation's state machine is large, and thousands of tasks may wait for a
+            // slot at once; unboxed, each waiting task would carry it (hundreds of MiB at 10,000)
+            Ok(_permit) => Box::pin(run(&inner, &name)).await,
             Err(_) => None,
         };
         if let Ok(mut ops) = inner.running_ops.lock() {

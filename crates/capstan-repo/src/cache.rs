@@ -173,7 +173,8 @@ impl ManifestCache {
         let mut mem = self.mem();
         mem.tick += 1;
         let tick = mem.tick;
-        mem.entries.insert(key.to_string(), (tick, Arc::from(bytes)));
+        mem.entries
+            .insert(key.to_string(), (tick, Arc::from(bytes)));
         if mem.entries.len() > self.max_memory {
             // Drop the least recently used tenth in one pass.
             let mut ages: Vec<(u64, String)> = mem
