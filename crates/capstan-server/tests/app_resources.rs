@@ -260,30 +260,43 @@ async fn managed_resources_honour_ignore_differences() {
         "{v}"
     );
 
-    // pod logs: a Pod of the resource tree
-    let (_, tree) = h
-        .get("/api/v1/applications/guestbook/resource-tree", &token)
-        .await;
-    let pod = tree["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["kind"] == "Pod")
-        .unwrap_or_else(|| panic!("no Pod in {tree}"))["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = h
-        .http
-        .get(format!(
-            "{}/api/v1/applications/guestbook/pods/{pod}/logs?namespace=default&container=guestbook-ui",
-            h.url
-        ))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // pod logs: a Pod of the resource tree (the restart above rolls the Pods: until the new one runs,
+    // the tree may still show one that is going away, so look again until one answers)
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (pod, r) = loop {
+        let (_, tree) = h
+            .get("/api/v1/applications/guestbook/resource-tree", &token)
+            .await;
+        let pod = tree["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["kind"] == "Pod")
+            .unwrap_or_else(|| panic!("no Pod in {tree}"))["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = h
+            .http
+            .get(format!(
+                "{}/api/v1/applications/guestbook/pods/{pod}/logs?namespace=default&container=guestbook-ui",
+                h.url
+            ))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break (pod, r);
+        }
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "logs of {pod}: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
     let text = r.text().await.unwrap();
     let entries: Vec<Value> = text
         .lines()
