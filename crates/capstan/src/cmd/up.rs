@@ -279,7 +279,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "Capstan is running ({:.1} s to start).",
             started.elapsed().as_secs_f64()
         );
-        println!("  API:             {}", server.url());
+        println!("  web UI and API:  {}", server.url());
         match &initial_password {
             Some(password) => println!("  admin password:  {password}   (shown once)"),
             None => println!(
