@@ -97,11 +97,7 @@ fn lease_name(prefix: &str, key: &str) -> String {
             }
         })
         .collect();
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in key.bytes() {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
+    let hash = crate::sharding::fnv1a(key);
     // one DNS label (at most 63 characters): a readable part and a hash that keeps names distinct
     let room = 63usize.saturating_sub(prefix.len() + 10);
     let short: String = cleaned.trim_matches('-').chars().take(room).collect();

@@ -44,7 +44,7 @@ pub struct ClusterSlot {
 }
 
 /// FNV-1a, 32 bits.
-fn fnv1a(text: &str) -> u32 {
+pub(crate) fn fnv1a(text: &str) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in text.bytes() {
         hash ^= u32::from(byte);

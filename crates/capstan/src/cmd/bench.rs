@@ -62,6 +62,73 @@ enum BenchCommand {
     },
 }
 
+/// A `capstan apiserver` process (killed on drop), a client for it, and its URL.
+pub(super) async fn start_apiserver(
+    dir: &Path,
+) -> anyhow::Result<(KillOnDrop, ClusterClient, String)> {
+    let exe = std::env::current_exe()?;
+    let child = KillOnDrop(
+        Command::new(exe)
+            .args(["apiserver", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting capstan apiserver")?,
+    );
+    let kubeconfig = dir.join("kubeconfig");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if kubeconfig.exists()
+            && let Ok(c) =
+                ClusterClient::from_kubeconfig(&kubeconfig, None, ConnectOptions::default()).await
+            && c.server_version().await.is_ok()
+        {
+            let server = c.server().to_string();
+            return Ok((child, c, server));
+        }
+        anyhow::ensure!(Instant::now() < deadline, "an apiserver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Installs the CRDs, the `argocd` namespace and an `argocd-cm` with `cm_data`, and waits until
+/// Applications are served.
+pub(super) async fn prepare_control_plane(
+    client: &ClusterClient,
+    cm_data: Value,
+) -> anyhow::Result<()> {
+    let force = ApplyOptions {
+        force: true,
+        ..Default::default()
+    };
+    for crd in capstan_crds::crds() {
+        client.apply(&crd.object, &force).await?;
+    }
+    client
+        .apply(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),
+            &force,
+        )
+        .await?;
+    client
+        .apply(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+                "data": cm_data}),
+            &force,
+        )
+        .await?;
+    while client
+        .resolve("argoproj.io/v1alpha1", "Application")
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 pub(super) struct KillOnDrop(pub(super) Child);
 
 impl Drop for KillOnDrop {
@@ -71,8 +138,9 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn proc_status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A field of `/proc/<proc>/status` in KiB (`proc`: "self" or a pid).
+pub(super) fn proc_status_kb(proc: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{proc}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -83,9 +151,9 @@ fn proc_status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User + system CPU seconds of this process.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// User + system CPU seconds of a process ("self" or a pid).
+pub(super) fn cpu_seconds(proc: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{proc}/stat")).unwrap_or_default();
     let after = stat.rsplit(')').next().unwrap_or_default();
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| {
@@ -150,59 +218,9 @@ async fn bench_sync(
         "repository with {apps} application paths: {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let api_dir = dir.join("apiserver");
-    let exe = std::env::current_exe()?;
-    let _apiserver = KillOnDrop(
-        Command::new(exe)
-            .args(["apiserver", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&api_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting capstan apiserver")?,
-    );
-    let kubeconfig = api_dir.join("kubeconfig");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let client = loop {
-        if kubeconfig.exists()
-            && let Ok(c) =
-                ClusterClient::from_kubeconfig(&kubeconfig, None, ConnectOptions::default()).await
-            && c.server_version().await.is_ok()
-        {
-            break c;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "the apiserver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let force = ApplyOptions {
-        force: true,
-        ..Default::default()
-    };
-    for crd in capstan_crds::crds() {
-        client.apply(&crd.object, &force).await?;
-    }
-    client
-        .apply(
-            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),
-            &force,
-        )
-        .await?;
+    let (_apiserver, client, _) = start_apiserver(&dir.join("apiserver")).await?;
     // no periodic refresh during the measurement: the no-change pass below is explicit
-    client
-        .apply(
-            &json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "argocd-cm", "namespace": "argocd"},
-                "data": {"timeout.reconciliation": "0"}}),
-            &force,
-        )
-        .await?;
-    while client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    prepare_control_plane(&client, json!({"timeout.reconciliation": "0"})).await?;
     let service = RepoService::new(
         ServiceSettings::new(dir.join("repo-server")),
         Arc::new(SecretCredentials::default()),
@@ -261,10 +279,10 @@ async fn bench_sync(
     while controller.busy() > 0 {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let peak_rss_mb = proc_status_kb("VmHWM:") as f64 / 1024.0;
-    let rss_mb = proc_status_kb("VmRSS:") as f64 / 1024.0;
+    let peak_rss_mb = proc_status_kb("self", "VmHWM:") as f64 / 1024.0;
+    let rss_mb = proc_status_kb("self", "VmRSS:") as f64 / 1024.0;
     // one no-change pass: refresh every application once
-    let cpu_before = cpu_seconds();
+    let cpu_before = cpu_seconds("self");
     let pass = Instant::now();
     for name in controller.application_names() {
         controller.refresh(&name);
@@ -274,7 +292,7 @@ async fn bench_sync(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let pass_wall = pass.elapsed();
-    let pass_cpu = cpu_seconds() - cpu_before;
+    let pass_cpu = cpu_seconds("self") - cpu_before;
     println!("applications:                    {apps}");
     println!(
         "all Synced and Healthy after:     {:.1} s (from the first create)",

@@ -8,64 +8,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use capstan_kube::{ApplyOptions, ClusterClient, ConnectOptions};
+use capstan_kube::{ApplyOptions, ClusterClient};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::bench::{KillOnDrop, make_repo};
-
-/// One `capstan apiserver` process.
-async fn apiserver(dir: &Path) -> anyhow::Result<(KillOnDrop, ClusterClient, String)> {
-    let exe = std::env::current_exe()?;
-    let child = KillOnDrop(
-        Command::new(exe)
-            .args(["apiserver", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting capstan apiserver")?,
-    );
-    let kubeconfig = dir.join("kubeconfig");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if kubeconfig.exists()
-            && let Ok(c) =
-                ClusterClient::from_kubeconfig(&kubeconfig, None, ConnectOptions::default()).await
-            && c.server_version().await.is_ok()
-        {
-            let server = c.server().to_string();
-            return Ok((child, c, server));
-        }
-        anyhow::ensure!(Instant::now() < deadline, "an apiserver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn proc_field(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn proc_cpu(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
+use super::bench::{
+    KillOnDrop, cpu_seconds, make_repo, prepare_control_plane, proc_status_kb, start_apiserver,
+};
 
 async fn synced(control: &ClusterClient) -> anyhow::Result<usize> {
     let rt = control
@@ -105,32 +54,20 @@ async fn run_once(dir: &Path, apps: usize, clusters: usize, replicas: usize) -> 
     std::fs::create_dir_all(dir)?;
     let repo = dir.join("repo");
     make_repo(&repo, apps)?;
-    let (_control_proc, control, _) = apiserver(&dir.join("control")).await?;
+    let (_control_proc, control, _) = start_apiserver(&dir.join("control")).await?;
+    prepare_control_plane(
+        &control,
+        json!({"timeout.reconciliation": "0", "cluster.inClusterEnabled": "false"}),
+    )
+    .await?;
     let force = ApplyOptions {
         force: true,
         ..Default::default()
     };
-    for crd in capstan_crds::crds() {
-        control.apply(&crd.object, &force).await?;
-    }
-    control
-        .apply(
-            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}),
-            &force,
-        )
-        .await?;
-    control
-        .apply(
-            &json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "argocd-cm", "namespace": "argocd"},
-                "data": {"timeout.reconciliation": "0", "cluster.inClusterEnabled": "false"}}),
-            &force,
-        )
-        .await?;
     let mut destinations = Vec::new();
     let mut servers = Vec::new();
     for i in 0..clusters {
-        let (proc_, _, server) = apiserver(&dir.join(format!("cluster-{i}"))).await?;
+        let (proc_, _, server) = start_apiserver(&dir.join(format!("cluster-{i}"))).await?;
         control
             .apply(
                 &json!({"apiVersion": "v1", "kind": "Secret",
@@ -142,13 +79,6 @@ async fn run_once(dir: &Path, apps: usize, clusters: usize, replicas: usize) -> 
             .await?;
         destinations.push(proc_);
         servers.push(server);
-    }
-    while control
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let exe = std::env::current_exe()?;
     let kubeconfig = dir.join("control/kubeconfig");
@@ -217,8 +147,8 @@ async fn run_once(dir: &Path, apps: usize, clusters: usize, replicas: usize) -> 
             .count();
         println!(
             "  replica-{r}: {owned} clusters, {:.1} s CPU, peak RSS {:.0} MiB",
-            proc_cpu(pid),
-            proc_field(pid, "VmHWM:") as f64 / 1024.0
+            cpu_seconds(&pid.to_string()),
+            proc_status_kb(&pid.to_string(), "VmHWM:") as f64 / 1024.0
         );
     }
     drop(controllers);
