@@ -18,6 +18,7 @@ pub mod selectors;
 pub mod simulate;
 pub mod store;
 pub mod tls;
+pub mod tokens;
 pub mod validation;
 
 use std::future::Future;
@@ -40,7 +41,7 @@ pub struct Config {
     /// Workload simulation settings.
     pub simulation: SimConfig,
     /// When set, every request except health checks needs `Authorization: Bearer <token>`
-    /// (the generated kubeconfig carries it).
+    /// (the generated kubeconfig carries it), or a ServiceAccount token this server issued.
     pub token: Option<String>,
     /// Serve HTTPS with a self-signed certificate kept in the data directory.
     pub tls: bool,
@@ -87,6 +88,8 @@ pub enum ServeError {
     Serve(std::io::Error),
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("ServiceAccount tokens: {0}")]
+    Tokens(#[from] tokens::TokenError),
 }
 
 /// A running server. Dropping it does not stop it; call [`Running::stop`].
@@ -208,12 +211,17 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         path: kubeconfig.clone(),
         source,
     })?;
+    let tokens = Arc::new(tokens::Tokens::load(
+        &dir,
+        certificate.as_ref().map(|(c, _)| c.clone()),
+    )?);
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState {
         cluster: cluster.clone(),
         server_address: addr.to_string(),
         shutdown: shutdown_rx.clone(),
         token: config.token.clone().map(std::sync::Arc::from),
+        tokens: tokens.clone(),
     };
     let app = http::router(state);
     let mut stop_rx = shutdown_rx;
@@ -242,7 +250,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             })
         }
     };
-    let mut tasks = vec![tokio::spawn(gc::run(cluster.clone()))];
+    let mut tasks = vec![
+        tokio::spawn(gc::run(cluster.clone())),
+        tokio::spawn(tokens::run(cluster.clone(), tokens)),
+    ];
     if config.simulation.enabled {
         tasks.push(tokio::spawn(simulate::run(
             cluster.clone(),

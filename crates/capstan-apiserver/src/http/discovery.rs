@@ -69,6 +69,9 @@ fn aggregated_resource(t: &ResourceType) -> Value {
     if t.store_key() == "/pods" {
         subs.push(json!({"subresource": "log", "responseKind": kind_ref("", "v1", "Pod"), "verbs": ["get"]}));
     }
+    if t.store_key() == "/serviceaccounts" {
+        subs.push(json!({"subresource": "token", "responseKind": kind_ref("authentication.k8s.io", "v1", "TokenRequest"), "verbs": ["create"]}));
+    }
     let mut r = json!({
         "resource": t.resource,
         "responseKind": kind_ref(&t.group, &t.version, &t.kind),
@@ -193,6 +196,9 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Response {
         }
         if t.store_key() == "/pods" {
             resources.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
+        }
+        if t.store_key() == "/serviceaccounts" {
+            resources.push(json!({"name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}));
         }
     }
     let gv = if group.is_empty() {

@@ -45,6 +45,16 @@ pub async fn handle(
         let name = name.unwrap_or_default();
         return pod_log(&cluster, &rt, ns.as_deref().unwrap_or(""), &name, q);
     }
+    if sub.as_deref() == Some("token") && rt.store_key() == "/serviceaccounts" {
+        if method != Method::POST {
+            return Err(ApiError::method_not_allowed());
+        }
+        let request = decode_object(&ct, &body)?;
+        let (ns, name) = (ns.unwrap_or_default(), name.unwrap_or_default());
+        let tokens = st.tokens.clone();
+        let out = blocking(move || tokens.token_request(&cluster, &ns, &name, request)).await?;
+        return Ok(json_response(StatusCode::CREATED, &out));
+    }
     let sub = match sub.as_deref() {
         None => Sub::Main,
         Some("status") if rt.status => Sub::Status,

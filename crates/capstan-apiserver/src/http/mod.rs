@@ -33,8 +33,10 @@ pub struct AppState {
     pub server_address: String,
     /// Becomes `true` when the server stops; open watches end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// Required bearer token, if any.
+    /// Required bearer token, if any (ServiceAccount tokens are accepted too).
     pub token: Option<Arc<str>>,
+    /// Issues and checks ServiceAccount tokens.
+    pub tokens: Arc<crate::tokens::Tokens>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -125,7 +127,12 @@ async fn dispatch(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(&**token) {
+        let accepted = match given {
+            Some(g) if g == &**token => true,
+            Some(g) => st.tokens.authenticate(&st.cluster, g).is_some(),
+            None => false,
+        };
+        if !accepted {
             return ApiError::new(401, "Unauthorized", "Unauthorized").into_response();
         }
     }

@@ -8,7 +8,7 @@
 use super::{F, Schema};
 
 /// The kinds `schema_for` knows, for error messages.
-pub(super) const SUPPORTED: &str = "Namespace, ConfigMap, Secret, ServiceAccount, Deployment, Service, Job, CronJob, Role, RoleBinding, ClusterRole, ClusterRoleBinding, Ingress, PodDisruptionBudget, PriorityClass, ResourceQuota";
+pub(super) const SUPPORTED: &str = "Namespace, ConfigMap, Secret, ServiceAccount, Deployment, Service, Job, CronJob, Role, RoleBinding, ClusterRole, ClusterRoleBinding, Ingress, PodDisruptionBudget, PriorityClass, ResourceQuota, TokenRequest";
 
 pub(super) fn schema_for(api_version: &str, kind: &str) -> Option<Schema> {
     Some(match (api_version, kind) {
@@ -26,6 +26,7 @@ pub(super) fn schema_for(api_version: &str, kind: &str) -> Option<Schema> {
         ("networking.k8s.io/v1", "Ingress") => ingress(),
         ("policy/v1", "PodDisruptionBudget") => pdb(),
         ("scheduling.k8s.io/v1", "PriorityClass") => priority_class(),
+        ("authentication.k8s.io/v1", "TokenRequest") => token_request(),
         _ => return None,
     })
 }
@@ -112,6 +113,31 @@ fn service_account() -> Schema {
         (2, F::RepMsg("secrets", object_ref)),
         (3, F::RepMsg("imagePullSecrets", local_ref)),
         (4, F::Bool("automountServiceAccountToken")),
+    ]
+}
+
+/// `kubectl create token` (k8s.io/api/authentication/v1 TokenRequest).
+fn token_request() -> Schema {
+    &[
+        (1, F::Msg("metadata", object_meta)),
+        (2, F::Msg("spec", token_request_spec)),
+    ]
+}
+
+fn token_request_spec() -> Schema {
+    &[
+        (1, F::RepStr("audiences")),
+        (3, F::Msg("boundObjectRef", bound_object_ref)),
+        (4, F::IntKeep("expirationSeconds")),
+    ]
+}
+
+fn bound_object_ref() -> Schema {
+    &[
+        (1, F::Str("kind")),
+        (2, F::Str("apiVersion")),
+        (3, F::Str("name")),
+        (4, F::Str("uid")),
     ]
 }
 
