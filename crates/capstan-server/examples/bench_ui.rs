@@ -139,6 +139,7 @@ async fn main() {
     let password = capstan_settings::secret_data(&secret).unwrap()["password"].clone();
     let r = http
         .post(format!("{url}/login"))
+        .header("origin", &url)
         .form(&[("username", "admin"), ("password", password.as_str())])
         .send()
         .await
@@ -266,6 +267,7 @@ async fn main() {
             },
             badge_url: None,
             spec_json: String::new(),
+            params: Vec::new(),
         };
         let html = capstan_ui::pages::app::render(&view);
         assert!(html.len() > resources * 100);

@@ -297,6 +297,28 @@ pub struct AppDetail {
     pub commit_author: String,
     /// Commit message.
     pub commit_message: String,
+    /// `spec.info` (name, value); a value becomes a link only when it is an http(s) URL.
+    pub info: Vec<(String, String)>,
+    /// External links (title, URL text): `link.argocd.argoproj.io/<title>` annotations and
+    /// `status.summary.externalURLs`; each becomes a link only when it is an http(s) URL.
+    pub links: Vec<(String, String)>,
+}
+
+/// The annotation prefix of Argo CD's external links (`link.argocd.argoproj.io/<title>: <url>`).
+pub const LINK_ANNOTATION_PREFIX: &str = "link.argocd.argoproj.io/";
+
+/// The external links of an object's annotations, by title.
+pub fn annotation_links(metadata: &Value) -> Vec<(String, String)> {
+    metadata
+        .get("annotations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            let title = k.strip_prefix(LINK_ANNOTATION_PREFIX)?;
+            Some((title.to_string(), v.as_str()?.to_string()))
+        })
+        .collect()
 }
 
 fn phase_rank(phase: &str) -> u8 {
@@ -454,6 +476,25 @@ impl AppDetail {
                 app,
                 "/status/operationState/syncResult/revisionMetadata/message",
             ),
+            info: app
+                .pointer("/spec/info")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|i| (s(i, "/name"), s(i, "/value")))
+                .collect(),
+            links: {
+                let mut links = annotation_links(app.get("metadata").unwrap_or(&Value::Null));
+                links.extend(
+                    app.pointer("/status/summary/externalURLs")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(|u| (u.to_string(), u.to_string())),
+                );
+                links
+            },
         }
     }
 }

@@ -68,6 +68,9 @@ pub struct TreeNode {
     pub managed: bool,
     /// Indices of children in [`Tree::nodes`].
     pub children: Vec<usize>,
+    /// External URLs of the resource (`networkingInfo.externalURLs`), as given: pages make links
+    /// only of http(s) ones.
+    pub links: Vec<String>,
 }
 
 /// The whole tree.
@@ -79,7 +82,33 @@ pub struct Tree {
     pub roots: Vec<usize>,
 }
 
-/// Filters of the tree in the URL (`kind=&health=&sync=&q=&view=list`).
+/// How the resources are grouped (`group=kind|parent|health`), as Argo CD's tree options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Group {
+    /// No grouping: the tree by ownerReferences, or one flat list.
+    #[default]
+    None,
+    /// One section per kind (in the graph: sibling leaves of one kind become one node).
+    Kind,
+    /// One section per owner (the Application for managed resources).
+    Parent,
+    /// One section per health status.
+    Health,
+}
+
+impl Group {
+    /// The value in the URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::None => "",
+            Group::Kind => "kind",
+            Group::Parent => "parent",
+            Group::Health => "health",
+        }
+    }
+}
+
+/// Filters of the tree in the URL (`kind=&health=&sync=&q=&view=list|tree|graph&group=`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TreeFilter {
     /// Kinds (any of).
@@ -94,6 +123,10 @@ pub struct TreeFilter {
     pub list: bool,
     /// The tree asked for explicitly (`view=tree`), even for a very large application.
     pub tree: bool,
+    /// The graph (`view=graph`): nodes and edges drawn as SVG.
+    pub graph: bool,
+    /// Grouping.
+    pub group: Group,
 }
 
 impl TreeFilter {
@@ -115,6 +148,15 @@ impl TreeFilter {
                 "view" => {
                     f.list = v == "list";
                     f.tree = v == "tree";
+                    f.graph = v == "graph";
+                }
+                "group" => {
+                    f.group = match v.as_ref() {
+                        "kind" => Group::Kind,
+                        "parent" => Group::Parent,
+                        "health" => Group::Health,
+                        _ => Group::None,
+                    }
                 }
                 _ => {}
             }
@@ -195,6 +237,14 @@ pub fn build(resource_tree: &Value, status_resources: &Value) -> Tree {
             managed: managed.is_some(),
             id: id.clone(),
             children: Vec::new(),
+            links: n
+                .pointer("/networkingInfo/externalURLs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
         };
         let uid = s(n, "/uid");
         if !uid.is_empty() {
@@ -230,6 +280,7 @@ pub fn build(resource_tree: &Value, status_resources: &Value) -> Tree {
             sync: sync.clone(),
             managed: true,
             children: Vec::new(),
+            links: Vec::new(),
         });
     }
     let mut roots = Vec::new();
@@ -299,6 +350,53 @@ impl Tree {
             }
         }
         keep
+    }
+
+    /// The parent of each node in the tree (`None` for roots).
+    pub fn parents(&self) -> Vec<Option<usize>> {
+        let mut parents = vec![None; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            for c in &n.children {
+                parents[*c] = Some(i);
+            }
+        }
+        parents
+    }
+
+    /// The nodes that pass the filter, in sections by `group` (label, node indices), sections and
+    /// nodes sorted; `Group::None` gives one unnamed section.
+    pub fn grouped(&self, filter: &TreeFilter) -> Vec<(String, Vec<usize>)> {
+        let parents = self.parents();
+        let mut sections: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !filter.matches(n) {
+                continue;
+            }
+            let key = match filter.group {
+                Group::None => String::new(),
+                Group::Kind => n.id.kind.clone(),
+                Group::Health if n.health.is_empty() => "No health".to_string(),
+                Group::Health => n.health.clone(),
+                Group::Parent => match parents[i] {
+                    Some(p) => format!("{}/{}", self.nodes[p].id.kind, self.nodes[p].id.name),
+                    None => "Application".to_string(),
+                },
+            };
+            sections.entry(key).or_default().push(i);
+        }
+        let key = |i: &usize| {
+            (
+                self.nodes[*i].id.kind.clone(),
+                self.nodes[*i].id.name.clone(),
+            )
+        };
+        let mut out: Vec<(String, Vec<usize>)> = sections.into_iter().collect();
+        for (_, nodes) in &mut out {
+            nodes.sort_by_key(key);
+        }
+        // the Application's own resources first when grouping by parent
+        out.sort_by_key(|(label, _)| (label != "Application", label.clone()));
+        out
     }
 
     /// Counts of nodes by kind, for the filter menu.

@@ -153,6 +153,15 @@
     try {
       const data = await api(button.dataset.method, button.dataset.url, button.dataset.body);
       if (done === "reload") { window.location.reload(); return; }
+      if (done === "show-connection") {
+        const state = data.connectionState || {};
+        const row = button.closest("tr");
+        const cell = row && row.querySelector('[data-field="connection"]');
+        if (cell) cell.textContent = state.status || "Unknown";
+        const ok = state.status === "Successful";
+        flash("Connection " + (state.status || "Unknown") + (state.message ? ": " + state.message : ""), !ok);
+        return;
+      }
       if (done === "show-token") { flash("New token (copy it now, it is not shown again): " + (data.token || ""), false); return; }
       flash(done || (button.textContent.trim() + ": done"), false);
       if (document.getElementById("live")) scheduleRefresh(300);
@@ -163,9 +172,33 @@
     }
   }
 
+  // "Test connection" of the repository form: Argo CD's validate endpoint, nothing is stored
+  async function testConnection(button) {
+    const form = button.form;
+    if (!form) return;
+    let body;
+    try { body = formJson(form); } catch (e) { flash(e.message, true); return; }
+    if (!body.repo) { flash("Enter the repository URL first.", true); return; }
+    button.setAttribute("aria-busy", "true");
+    try {
+      await api("POST", "/api/v1/repositories/" + encodeURIComponent(body.repo) + "/validate", body);
+      flash("Connection successful: " + body.repo, false);
+    } catch (e) {
+      flash(e.message, true);
+    } finally {
+      button.removeAttribute("aria-busy");
+    }
+  }
+
   document.addEventListener("click", function (event) {
     const target = event.target instanceof Element ? event.target : null;
     if (!target) return;
+    const tester = target.closest("button.test-connection");
+    if (tester && !tester.disabled) {
+      event.preventDefault();
+      testConnection(tester);
+      return;
+    }
     const opener = target.closest("[data-open]");
     if (opener && !opener.disabled) {
       const dialog = document.getElementById(opener.dataset.open);

@@ -69,10 +69,22 @@ fn rbac_object(project: Option<&str>, url: &str) -> String {
     }
 }
 
+/// A URL without the password of its user information (`https://user:secret@host/r` answers as
+/// `https://user@host/r`): credentials embedded in a repository URL are never returned.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn public_repo(r: &Repository, connection: &ConnectionState) -> Value {
     let c = &r.creds;
     json!({
-        "repo": c.url,
+        "repo": without_password(&c.url),
         "type": serde_json::to_value(c.repo_type).unwrap_or(Value::Null),
         "name": r.name.clone().unwrap_or_default(),
         "project": c.project.clone().unwrap_or_default(),
@@ -90,7 +102,7 @@ fn public_repo(r: &Repository, connection: &ConnectionState) -> Value {
 
 fn public_creds(c: &RepoCreds) -> Value {
     json!({
-        "url": c.url,
+        "url": without_password(&c.url),
         "type": serde_json::to_value(c.repo_type).unwrap_or(Value::Null),
         "username": c.username.clone().unwrap_or_default(),
         "enableOCI": c.enable_oci,
@@ -167,14 +179,11 @@ pub async fn get_one(
         .into_iter()
         .find(|r| same_url(&r.creds.url, &repo))
         .ok_or_else(|| ApiError::NotFound(format!("repo '{repo}' not found")))?;
-    rbac::enforce(
-        &state,
-        &p,
-        "repositories",
-        "get",
-        &rbac_object(r.creds.project.as_deref(), &r.creds.url),
-    )
-    .await?;
+    let object = rbac_object(r.creds.project.as_deref(), &r.creds.url);
+    if !rbac::allowed(&state, &p, "repositories", "get", &object).await? {
+        // the same answer as for a repository that does not exist
+        return Err(ApiError::NotFound(format!("repo '{repo}' not found")));
+    }
     let templates = templates(&state).await?;
     let connection = state.connections.repository(&r, &templates, refresh).await;
     Ok(Json(public_repo(&r, &connection)))
@@ -236,6 +245,14 @@ async fn write_secret(
                 )));
             }
             rbac::enforce(state, p, "repositories", "update", &object).await?;
+            // the Secret being replaced may belong to another project: rights there too
+            let old_project = secret_data(&old)
+                .ok()
+                .and_then(|d| d.get("project").cloned());
+            let old_object = rbac_object(old_project.as_deref(), &url);
+            if old_object != object {
+                rbac::enforce(state, p, "repositories", "update", &old_object).await?;
+            }
             old["data"] = secret["data"].clone();
             old["metadata"]["labels"] = secret["metadata"]["labels"].clone();
             state.client.replace(&old, false).await?
@@ -283,14 +300,11 @@ pub async fn delete(
         .into_iter()
         .find(|r| same_url(&r.creds.url, &repo))
         .ok_or_else(|| ApiError::NotFound(format!("repo '{repo}' not found")))?;
-    rbac::enforce(
-        &state,
-        &p,
-        "repositories",
-        "delete",
-        &rbac_object(r.creds.project.as_deref(), &r.creds.url),
-    )
-    .await?;
+    let object = rbac_object(r.creds.project.as_deref(), &r.creds.url);
+    if !rbac::allowed(&state, &p, "repositories", "get", &object).await? {
+        return Err(ApiError::NotFound(format!("repo '{repo}' not found")));
+    }
+    rbac::enforce(&state, &p, "repositories", "delete", &object).await?;
     state
         .client
         .delete(
@@ -301,6 +315,67 @@ pub async fn delete(
         )
         .await?;
     Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/repositories/{repo}/validate` (Argo CD's `ValidateAccess`): tests whether the
+/// repository can be reached with the credentials in the body (Argo CD's `RepoAccessQuery`: `repo`,
+/// `type`, `username`, `password`, `sshPrivateKey`, `insecure`, `project`, ...) without storing
+/// anything. As in Argo CD it needs `repositories, create` on the repository. Repository
+/// credential templates (`repocreds`) apply when the body has none. The answer is `{}` when the
+/// connection works; otherwise 400 with the test's message. The path is matched as a wildcard
+/// (repository URLs contain slashes), so it must end in `/validate`.
+pub async fn validate(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(path): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let Some(from_path) = path.strip_suffix("/validate") else {
+        return Err(ApiError::NotFound(format!(
+            "no such route: POST /api/v1/repositories/{path}"
+        )));
+    };
+    let url = string_field(&body, "repo").unwrap_or_else(|| from_path.to_string());
+    if url.trim().is_empty() {
+        return Err(ApiError::InvalidArgument("repo is required".into()));
+    }
+    let project = string_field(&body, "project");
+    rbac::enforce(
+        &state,
+        &p,
+        "repositories",
+        "create",
+        &rbac_object(project.as_deref(), &url),
+    )
+    .await?;
+    // the same parsing as a stored repository: a Secret that is never written
+    let mut pairs: Vec<(String, String)> = vec![("url".to_string(), url.clone())];
+    for key in FIELDS {
+        if let Some(v) = string_field(&body, key) {
+            pairs.push(((*key).to_string(), v));
+        }
+    }
+    let borrowed: Vec<(&str, Option<&str>)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": secret_name("repo", &url), "namespace": state.config.namespace,
+            "labels": {SECRET_TYPE: secret_type::REPOSITORY}},
+        "data": encode_data(&borrowed),
+    });
+    let repo =
+        Repository::from_secret(&secret).map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
+    let templates = templates(&state).await?;
+    let connection = state.connections.repository(&repo, &templates, true).await;
+    match connection.status {
+        "Successful" => Ok(Json(json!({}))),
+        _ => Err(ApiError::InvalidArgument(format!(
+            "unable to connect to repository {url}: {}",
+            connection.message
+        ))),
+    }
 }
 
 /// `GET /api/v1/repocreds`.

@@ -7,9 +7,10 @@ use maud::{Markup, html};
 use crate::links::repo_web_url;
 use crate::model::{AppDetail, OperationView};
 use crate::pages::apps::urlencode_path;
+use crate::pages::tree_views;
 use crate::pages::{
-    Perm, Section, Shell, action_button, health_badge, multiline, op_badge, page, short_rev,
-    sync_badge,
+    Perm, Section, Shell, action_button, external_link, health_badge, multiline, op_badge, page,
+    short_rev, sync_badge,
 };
 use crate::tree::{Tree, TreeFilter};
 
@@ -48,6 +49,8 @@ pub struct AppView {
     pub badge_url: Option<String>,
     /// The application's spec as pretty JSON, for editing (parameters, Helm values, images).
     pub spec_json: String,
+    /// The sources' Helm and Kustomize parameters, for their forms.
+    pub params: Vec<crate::params::SourceParams>,
 }
 
 /// `/applications/<name>`.
@@ -55,7 +58,7 @@ pub fn app_path(name: &str) -> String {
     format!("/applications/{}", urlencode_path(name))
 }
 
-fn api_path(name: &str) -> String {
+pub(crate) fn api_path(name: &str) -> String {
     format!("/api/v1/applications/{}", urlencode_path(name))
 }
 
@@ -101,6 +104,23 @@ fn header(view: &AppView) -> Markup {
                 h2 { "Destination" }
                 p { (s.cluster) @if !s.namespace.is_empty() { " / " (s.namespace) } }
                 p.message { "Project " (s.project) @if s.auto_sync { " · automated sync" } }
+            }
+            @if !a.links.is_empty() || !a.info.is_empty() {
+                div.status-block.app-links {
+                    @if !a.links.is_empty() {
+                        h2 { "Links" }
+                        ul { @for (title, url) in &a.links { li { (external_link(title, url)) } } }
+                    }
+                    @if !a.info.is_empty() {
+                        h2 { "Info" }
+                        dl.info {
+                            @for (name, value) in &a.info {
+                                dt { (name) }
+                                dd { @if crate::links::safe_href(value).is_some() { (external_link(value, value)) } @else { (value) } }
+                            }
+                        }
+                    }
+                }
             }
         }
         @if !a.conditions.is_empty() {
@@ -170,105 +190,6 @@ fn history(view: &AppView) -> Markup {
                     }
                 }
             }
-        }
-    }
-}
-
-fn node_link(app: &str, id: &crate::tree::ResourceRef) -> String {
-    format!("{}/resource?{}", app_path(app), id.to_query())
-}
-
-fn tree_view(view: &AppView, keep: &[bool]) -> Markup {
-    let t = &view.tree;
-    let app = &view.app.summary.name;
-    // iterative pre-order: (node, depth); a visited set guards against repeated children
-    let mut rows: Vec<(usize, usize)> = Vec::new();
-    let mut seen = vec![false; t.nodes.len()];
-    let mut stack: Vec<(usize, usize)> = t.roots.iter().rev().map(|r| (*r, 0)).collect();
-    while let Some((i, depth)) = stack.pop() {
-        if seen[i] || !keep[i] {
-            continue;
-        }
-        seen[i] = true;
-        rows.push((i, depth));
-        for c in t.nodes[i].children.iter().rev() {
-            stack.push((*c, depth + 1));
-        }
-    }
-    html! {
-        ul.tree #tree aria-label="Resource tree" {
-            li.node.root {
-                span.kind { "Application" } " " strong { (app) } " " (health_badge(&view.app.summary.health)) " " (sync_badge(&view.app.summary.sync))
-            }
-            @for (i, depth) in rows {
-                @let n = &t.nodes[i];
-                li class={ "node depth-" (depth.min(8) + 1) } data-kind=(n.id.kind) data-name=(n.id.name) {
-                    a href=(node_link(app, &n.id)) {
-                        span.kind { (n.id.kind) } " " (n.id.name)
-                    }
-                    " "
-                    @if !n.health.is_empty() { (health_badge(&n.health)) " " }
-                    @if !n.sync.is_empty() { (sync_badge(&n.sync)) }
-                    @if !n.health_message.is_empty() { span.message { " " (n.health_message) } }
-                }
-            }
-        }
-    }
-}
-
-fn list_view(view: &AppView) -> Markup {
-    let app = &view.app.summary.name;
-    html! {
-        table.resources #tree aria-label="Resources" {
-            thead { tr { th { "Kind" } th { "Name" } th { "Namespace" } th { "Health" } th { "Sync" } } }
-            tbody {
-                @for n in view.tree.nodes.iter().filter(|n| view.filter.matches(n)) {
-                    tr data-kind=(n.id.kind) data-name=(n.id.name) {
-                        td { (n.id.kind) }
-                        td { a href=(node_link(app, &n.id)) { (n.id.name) } }
-                        td { (n.id.namespace) }
-                        td { @if !n.health.is_empty() { (health_badge(&n.health)) } }
-                        td { @if !n.sync.is_empty() { (sync_badge(&n.sync)) } }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn tree_filters(view: &AppView, list: bool) -> Markup {
-    let f = &view.filter;
-    html! {
-        form.filters.inline method="get" action=(app_path(&view.app.summary.name)) role="search" aria-label="Resource filters" {
-            label for="tree-kind" { "Kind" }
-            select #tree-kind name="kind" {
-                option value="" { "All kinds" }
-                @for (kind, n) in view.tree.kinds() {
-                    option value=(kind) selected[f.kinds.contains(&kind)] { (kind) " (" (n) ")" }
-                }
-            }
-            label for="tree-health" { "Health" }
-            select #tree-health name="health" {
-                option value="" { "Any" }
-                @for h in ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] {
-                    option value=(h) selected[f.health.iter().any(|x| x == h)] { (h) }
-                }
-            }
-            label for="tree-sync" { "Sync" }
-            select #tree-sync name="sync" {
-                option value="" { "Any" }
-                @for s in ["Synced", "OutOfSync"] {
-                    option value=(s) selected[f.sync.iter().any(|x| x == s)] { (s) }
-                }
-            }
-            label for="tree-q" { "Name" }
-            input #tree-q type="search" name="q" value=(f.text);
-            label for="tree-view" { "View" }
-            select #tree-view name="view" {
-                option value="tree" selected[!list] { "Tree" }
-                option value="list" selected[list] { "List" }
-            }
-            button type="submit" { "Filter" }
         }
     }
 }
@@ -349,8 +270,7 @@ pub fn render(view: &AppView) -> String {
         .operation
         .as_ref()
         .is_some_and(|o| o.phase == "Running");
-    let list = view.filter.list || view.tree.nodes.len() > LIST_VIEW_THRESHOLD && !view.filter.tree;
-    let keep = view.tree.visible(&view.filter);
+    let mode = tree_views::Mode::of(view);
     let api = api_path(name);
     page(
         &shell,
@@ -379,16 +299,17 @@ pub fn render(view: &AppView) -> String {
                 @if let Some(op) = &view.app.operation { (progress(op)) }
                 section.resources-section aria-label="Resources" {
                     h2 { "Resources" }
-                    (tree_filters(view, list))
+                    (tree_views::filters(view, mode))
                     @if let Some(e) = &view.tree_error {
                         p.error role="alert" { "The resource tree could not be read: " (e) }
                     }
-                    @if list { (list_view(view)) } @else { (tree_view(view, &keep)) }
+                    (tree_views::render(view, mode))
                 }
                 (history(view))
             }
+            (crate::pages::params::section(name, &view.params, &view.perms.update))
             details.edit-spec {
-                summary { "Edit the spec (parameters, Helm values, Kustomize images)" }
+                summary { "Edit the spec (JSON)" }
                 form.api-form data-method="PUT" data-url={ (api) "/spec" } data-json-field="spec" data-done="reload" {
                     label for="spec-json" { "spec (JSON)" }
                     textarea #spec-json name="spec" rows="18" spellcheck="false" { (view.spec_json) }
@@ -450,6 +371,7 @@ mod tests {
             },
             badge_url: None,
             spec_json: serde_json::to_string_pretty(&app["spec"]).unwrap(),
+            params: crate::params::sources(&app),
         }
     }
 

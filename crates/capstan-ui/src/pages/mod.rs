@@ -5,8 +5,11 @@ pub mod app;
 pub mod apps;
 pub mod create;
 pub mod login;
+pub mod params;
+pub mod project;
 pub mod resource;
 pub mod settings;
+pub mod tree_views;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -209,6 +212,19 @@ pub fn error_page(user: Option<String>, status: u16, message: &str) -> String {
             p { a href="/applications" { "Back to the applications" } }
         },
     )
+}
+
+/// `label` as a link to `url` when `url` is an absolute http(s) URL ([`crate::links::safe_href`]);
+/// otherwise the label and the URL as plain text, so a `javascript:` or `data:` URL never becomes
+/// an `href`.
+pub fn external_link(label: &str, url: &str) -> Markup {
+    match crate::links::safe_href(url) {
+        Some(href) => html! {
+            a.external href=(href) rel="noopener noreferrer" target="_blank" { (label) }
+        },
+        None if label == url => html! { span.unsafe-link { (url) } },
+        None => html! { span.unsafe-link { (label) ": " (url) } },
+    }
 }
 
 /// Text with `\n` kept (for messages).

@@ -58,8 +58,11 @@ pub fn repositories(user: &str, rows: &[RepoRow], create: &Perm, delete: &Perm) 
                 tbody {
                     @for r in rows {
                         tr data-repo=(r.url) {
-                            td { (r.kind) } td { (r.name) } td { (r.url) } td { (r.project) } td { (r.status) }
-                            td { (action_button("Disconnect", "DELETE", &format!("/api/v1/repositories/{}", urlencode_path(&r.url)), "", delete,
+                            td { (r.kind) } td { (r.name) } td { (r.url) } td { (r.project) } td data-field="connection" { (r.status) }
+                            td { (action_button("Test", "GET", &format!("/api/v1/repositories/{}?forceRefresh=true", urlencode_path(&r.url)), "", &Perm::yes(),
+                                &[("done", "show-connection")]))
+                                " "
+                                (action_button("Disconnect", "DELETE", &format!("/api/v1/repositories/{}", urlencode_path(&r.url)), "", delete,
                                 &[("confirm", "Disconnect this repository?"), ("done", "reload")])) }
                         }
                     }
@@ -84,6 +87,7 @@ pub fn repositories(user: &str, rows: &[RepoRow], create: &Perm, delete: &Perm) 
                 label.check { input type="checkbox" name="insecure" value="true"; " Skip server verification" }
                 div.buttons {
                     button.primary type="submit" disabled[!create.allowed] title=[create.tooltip()] { "Connect" }
+                    button.test-connection type="button" disabled[!create.allowed] title=[create.tooltip()] { "Test connection" }
                 }
             }
         },
@@ -147,62 +151,6 @@ pub fn projects(user: &str, rows: &[ProjectRow]) -> String {
                         tr { td { a href={ "/settings/projects/" (urlencode_path(&p.name)) } { (p.name) } } td { (p.description) } }
                     }
                 }
-            }
-        },
-    )
-}
-
-/// A project's details.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ProjectView {
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Source repositories.
-    pub source_repos: Vec<String>,
-    /// Destinations (`server or name`, `namespace`).
-    pub destinations: Vec<(String, String)>,
-    /// Roles: name, policies, groups.
-    pub roles: Vec<(String, Vec<String>, Vec<String>)>,
-    /// Sync windows: kind, schedule, duration, applications.
-    pub windows: Vec<(String, String, String, String)>,
-    /// The project as JSON, for editing.
-    pub json: String,
-}
-
-/// A project's page: its restrictions, roles and windows; editable as JSON through the API.
-pub fn project(user: &str, p: &ProjectView, update: &Perm) -> String {
-    page(
-        &shell(&format!("Project {}", p.name), user),
-        html! {
-            nav.crumbs aria-label="Breadcrumb" { a href="/settings" { "Settings" } " / " a href="/settings/projects" { "Projects" } " / " span { (p.name) } }
-            h1 { "Project " (p.name) }
-            @if !p.description.is_empty() { p { (p.description) } }
-            h2 { "Source repositories" }
-            ul { @for r in &p.source_repos { li { code { (r) } } } }
-            h2 { "Destinations" }
-            table { thead { tr { th { "Server / name" } th { "Namespace" } } } tbody { @for (s, n) in &p.destinations { tr { td { (s) } td { (n) } } } } }
-            h2 { "Roles" }
-            @if p.roles.is_empty() { p.message { "No roles." } }
-            @for (name, policies, groups) in &p.roles {
-                section.role {
-                    h3 { (name) }
-                    @if !groups.is_empty() { p { "Groups: " (groups.join(", ")) } }
-                    ul { @for line in policies { li { code { (line) } } } }
-                }
-            }
-            h2 { "Sync windows" }
-            @if p.windows.is_empty() { p.message { "No sync windows." } }
-            @else {
-                table { thead { tr { th { "Kind" } th { "Schedule" } th { "Duration" } th { "Applications" } } }
-                    tbody { @for (k, s, d, a) in &p.windows { tr { td { (k) } td { (s) } td { (d) } td { (a) } } } } }
-            }
-            h2 { "Edit" }
-            form.api-form data-method="PUT" data-url={ "/api/v1/projects/" (urlencode_path(&p.name)) } data-json-field="project" data-done="reload" {
-                label for="project-json" { "Project (JSON: roles, destinations, windows under spec)" }
-                textarea #project-json name="project" rows="16" spellcheck="false" { (p.json) }
-                div.buttons { button.primary type="submit" disabled[!update.allowed] title=[update.tooltip()] { "Save" } }
             }
         },
     )
@@ -296,26 +244,5 @@ mod tests {
         assert!(
             html.contains("You do not have permission: repositories, delete, https://git/r.git")
         );
-    }
-
-    #[test]
-    fn project_page_lists_roles_and_windows() {
-        let html = project(
-            "admin",
-            &ProjectView {
-                name: "team".into(),
-                roles: vec![(
-                    "ci".into(),
-                    vec!["p, proj:team:ci, applications, sync, team/*, allow".into()],
-                    vec!["devs".into()],
-                )],
-                windows: vec![("deny".into(), "0 22 * * *".into(), "1h".into(), "*".into())],
-                ..ProjectView::default()
-            },
-            &Perm::yes(),
-        );
-        assert!(html.contains("p, proj:team:ci, applications, sync, team/*, allow"));
-        assert!(html.contains("Groups: devs"));
-        assert!(html.contains("0 22 * * *"));
     }
 }

@@ -111,6 +111,7 @@ pub(super) async fn app_page(
         },
         badge_url,
         spec_json: serde_json::to_string_pretty(&app["spec"]).unwrap_or_default(),
+        params: capstan_ui::params::sources(&app),
     };
     Ok(html(StatusCode::OK, pages::app::render(&view)))
 }
@@ -322,6 +323,32 @@ async fn resource_events(state: &AppState, id: &ResourceRef) -> Vec<pages::resou
             },
         })
         .collect()
+}
+
+/// `POST /applications/{name}/parameters`: the Helm or Kustomize parameters form of one source,
+/// applied to the spec read now and saved through the API's spec update (`applications, update`).
+pub(super) async fn params_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): Form<capstan_ui::params::ParamsForm>,
+) -> PageResult {
+    let here = pages::app::app_path(&name);
+    let p = user(&state, &headers, here.clone()).await?;
+    let app = applications::load_authorized(&state, &p, &name, "get")
+        .await
+        .map_err(api_err(&p))?;
+    let spec = capstan_ui::params::apply(&app, &form)
+        .map_err(|e| api_err(&p)(ApiError::InvalidArgument(e.to_string())))?;
+    let _saved = applications::update_spec(
+        State(state.clone()),
+        Auth(p.clone()),
+        Path(name.clone()),
+        JsonBody(spec),
+    )
+    .await
+    .map_err(api_err(&p))?;
+    Ok(redirect(&format!("{here}#parameters")))
 }
 
 pub(super) async fn diff_page(

@@ -27,10 +27,12 @@ use crate::error::ApiError;
 use crate::rbac;
 use crate::routes::applications;
 use crate::state::AppState;
-use apps::{app_page, create_page, create_submit, diff_page, list_page, resource_page};
+use apps::{
+    app_page, create_page, create_submit, diff_page, list_page, params_submit, resource_page,
+};
 use settings::{
-    accounts_page, clusters_page, project_page, projects_page, repositories_page, settings_index,
-    user_info,
+    accounts_page, clusters_page, project_edit, project_page, projects_page, repositories_page,
+    settings_index, user_info,
 };
 
 /// The UI's routes (pages, form posts, the badge and the embedded assets).
@@ -44,17 +46,93 @@ pub fn router() -> Router<AppState> {
         .route("/applications/{name}", get(app_page))
         .route("/applications/{name}/resource", get(resource_page))
         .route("/applications/{name}/diff", get(diff_page))
+        .route("/applications/{name}/parameters", post(params_submit))
         .route("/settings", get(settings_index))
         .route("/settings/repositories", get(repositories_page))
         .route("/settings/clusters", get(clusters_page))
         .route("/settings/projects", get(projects_page))
         .route("/settings/projects/{name}", get(project_page))
+        .route("/settings/projects/{name}/edit", post(project_edit))
         .route("/settings/accounts", get(accounts_page))
         .route("/user-info", get(user_info))
         .route("/api/badge", get(badge))
         .route("/ui/stream/applications", get(stream::applications))
         .route("/ui/static/{file}", get(asset))
+        .layer(axum::middleware::from_fn(same_origin_posts))
         .layer(axum::middleware::from_fn(security_headers))
+        // the API's repository test (Argo CD's `POST /api/v1/repositories/{repo}/validate`); the
+        // repository URL is a wildcard, so it shares the path of `GET`/`DELETE` in routes/mod.rs
+        .route(
+            "/api/v1/repositories/{*repo}",
+            post(crate::routes::repositories::validate),
+        )
+}
+
+/// Whether the request's `Origin` (or, without one, `Referer`) names this server (`Host`). Browsers
+/// send `Origin` on every form post; a page of another site, or of a sibling subdomain (which
+/// `SameSite` cookies do not tell apart), names itself.
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|o| url::Url::parse(o).ok());
+    origin.is_some_and(|u| {
+        let authority = match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => return false,
+        };
+        matches!(u.scheme(), "http" | "https")
+            && !host.is_empty()
+            && authority.eq_ignore_ascii_case(host)
+    })
+}
+
+/// CSRF protection of the UI's own form posts (log in, log out, create, edit): every request that
+/// is not a read must come from a page of this server, with or without a session cookie (a forged
+/// login would log the victim into the attacker's account). The REST API has its own check for
+/// cookie sessions (`check_csrf`).
+async fn same_origin_posts(request: Request, next: Next) -> Response {
+    let read = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if read || same_origin(request.headers()) {
+        return next.run(request).await;
+    }
+    html(
+        StatusCode::FORBIDDEN,
+        pages::error_page(
+            None,
+            403,
+            "CSRF check failed: this form must be sent from a page of this server (Origin)",
+        ),
+    )
+}
+
+/// The session cookie's attributes: `HttpOnly; SameSite=Strict`, and `Secure` when the server is
+/// reached over HTTPS (its configured `url`, or a proxy's `X-Forwarded-Proto`).
+fn cookie_attributes(state: &AppState, headers: &HeaderMap) -> &'static str {
+    let https_url = state
+        .settings()
+        .cm
+        .url
+        .as_deref()
+        .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"));
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    if https_url || forwarded {
+        "Path=/; HttpOnly; SameSite=Strict; Secure"
+    } else {
+        "Path=/; HttpOnly; SameSite=Strict"
+    }
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {
@@ -202,6 +280,7 @@ struct LoginForm {
 async fn login_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let return_url = capstan_ui::links::safe_return_path(&form.return_url);
@@ -209,7 +288,8 @@ async fn login_submit(
         Ok(token) => {
             let max_age = state.settings().cm.session_duration.as_secs();
             let cookie = format!(
-                "argocd.token={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict"
+                "argocd.token={token}; Max-Age={max_age}; {}",
+                cookie_attributes(&state, &headers)
             );
             let mut response = redirect(&return_url);
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -232,12 +312,15 @@ async fn login_submit(
     }
 }
 
-async fn logout() -> Response {
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut response = redirect("/login");
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("argocd.token=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+    let cookie = format!(
+        "argocd.token=; Max-Age=0; {}",
+        cookie_attributes(&state, &headers)
     );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
     response
 }
 

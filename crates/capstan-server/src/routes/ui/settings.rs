@@ -1,13 +1,16 @@
 //! Settings pages (repositories, clusters, projects, accounts) and the user info page.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Form, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use capstan_ui::pages;
 
-use super::{PageResult, api_err, html, perm, strings, text, user};
+use super::{PageResult, api_err, html, perm, redirect, strings, text, user};
 use crate::auth::session::Auth;
+use crate::body::JsonBody;
+use crate::error::ApiError;
 use crate::routes::{account, clusters, projects, repositories};
 use crate::state::AppState;
+use capstan_ui::pages::apps::urlencode_path;
 
 pub(super) async fn settings_index(
     State(state): State<AppState>,
@@ -108,59 +111,43 @@ pub(super) async fn project_page(
         projects::get_one(State(state.clone()), Auth(p.clone()), Path(name.clone()))
             .await
             .map_err(api_err(&p))?;
-    let spec = &x["spec"];
-    let view = pages::settings::ProjectView {
-        name: name.clone(),
-        description: text(spec, "/description"),
-        source_repos: strings(&spec["sourceRepos"]),
-        destinations: spec["destinations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|d| {
-                let server = text(d, "/server");
-                (
-                    if server.is_empty() {
-                        text(d, "/name")
-                    } else {
-                        server
-                    },
-                    text(d, "/namespace"),
-                )
-            })
-            .collect(),
-        roles: spec["roles"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                (
-                    text(r, "/name"),
-                    strings(&r["policies"]),
-                    strings(&r["groups"]),
-                )
-            })
-            .collect(),
-        windows: spec["syncWindows"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|w| {
-                (
-                    text(w, "/kind"),
-                    text(w, "/schedule"),
-                    text(w, "/duration"),
-                    strings(&w["applications"]).join(", "),
-                )
-            })
-            .collect(),
-        json: serde_json::to_string_pretty(&x).unwrap_or_default(),
-    };
+    let view = capstan_ui::project_edit::ProjectView::from_json(&x);
     let update = perm(&state, &p, "projects", "update", &name).await;
     Ok(html(
         StatusCode::OK,
-        pages::settings::project(&p.subject, &view, &update),
+        pages::project::render(&p.subject, &view, &update),
     ))
+}
+
+/// `POST /settings/projects/{name}/edit`: one edit of the project page's forms (add or remove a
+/// source repository, destination, role or sync window), applied to the project read now and saved
+/// through the API's project update (`projects, update`).
+pub(super) async fn project_edit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(edit): Form<capstan_ui::project_edit::ProjectEdit>,
+) -> PageResult {
+    let here = format!("/settings/projects/{}", urlencode_path(&name));
+    let p = user(&state, &headers, here.clone()).await?;
+    let axum::Json(x) =
+        projects::get_one(State(state.clone()), Auth(p.clone()), Path(name.clone()))
+            .await
+            .map_err(api_err(&p))?;
+    let project = capstan_ui::project_edit::apply(&x, &edit)
+        .map_err(|e| api_err(&p)(ApiError::InvalidArgument(e.to_string())))?;
+    let _saved = projects::update(
+        State(state.clone()),
+        Auth(p.clone()),
+        Path(name.clone()),
+        JsonBody(projects::ProjectRequest {
+            project,
+            upsert: false,
+        }),
+    )
+    .await
+    .map_err(api_err(&p))?;
+    Ok(redirect(&here))
 }
 
 pub(super) async fn accounts_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
