@@ -76,7 +76,7 @@ pub(crate) fn check_application(
         {
             problems.push(format!(
                 "application repo {} is not permitted in project '{name}' (spec.sourceRepos)",
-                source.repo_url
+                capstan_repo::git::url::redact_url(&source.repo_url)
             ));
         }
     }

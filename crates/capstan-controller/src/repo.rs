@@ -66,13 +66,15 @@ impl RepoGenerator {
                     tracing::warn!(%server, %message, "repo server unreachable; trying the next replica");
                     failures.push(format!("{server}: {message}"));
                 }
-                Err(err) => return Err(err.to_string()),
+                // messages are already free of credentials; redacting again costs little and
+                // protects against a remote server that is not
+                Err(err) => return Err(capstan_repo::git::url::redact_url(&err.to_string())),
             }
         }
-        Err(format!(
+        Err(capstan_repo::git::url::redact_url(&format!(
             "no repo server could be reached: {}",
             failures.join("; ")
-        ))
+        )))
     }
 }
 

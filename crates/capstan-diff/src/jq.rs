@@ -1,5 +1,14 @@
 //! `jqPathExpressions`: each expression `E` runs as the jq program `del(E)` on the object (as Argo CD does
 //! with gojq), using the jaq implementation of jq.
+//!
+//! Expressions come from Applications and `argocd-cm`, so they are limited (Argo CD runs gojq with a
+//! 1 s timeout, `controller.ignore.normalizer.jq.timeout`):
+//! * constructs that can loop or generate without end (`def`, `reduce`, `foreach`, `range`,
+//!   `repeat`, `while`, `until`, `recurse(f)`, `combinations`, `input(s)`, `env`) are refused when
+//!   the expression is compiled, so every accepted expression terminates on a finite object;
+//! * each evaluation runs on its own thread and is abandoned after [`JQ_TIMEOUT`] (an expression
+//!   that timed out once is refused from then on, so at most one thread per expression is ever
+//!   left running).
 
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Ctx, Vars, data, unwrap_valr};
@@ -11,10 +20,132 @@ use crate::DiffError;
 
 type JqFilter = jaq_core::Filter<data::JustLut<Val>>;
 
+/// Time limit of one evaluation (Argo CD's default `ignore.normalizer.jq.timeout`).
+pub(crate) const JQ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Words refused in an expression (outside string literals): they can run without end.
+const UNBOUNDED: [&str; 11] = [
+    "def",
+    "reduce",
+    "foreach",
+    "range",
+    "repeat",
+    "while",
+    "until",
+    "combinations",
+    "input",
+    "inputs",
+    "env",
+];
+
+/// Expressions that timed out: refused from then on.
+static TIMED_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The expression without its string literals (their text is data, not code); interpolations
+/// (`\(...)`) are kept as code.
+fn code_only(expression: &str) -> String {
+    let mut out = String::with_capacity(expression.len());
+    let mut chars = expression.chars().peekable();
+    let mut in_string = false;
+    let mut depth = Vec::new();
+    while let Some(c) = chars.next() {
+        if in_string {
+            match c {
+                '\\' => {
+                    if chars.peek() == Some(&'(') {
+                        chars.next();
+                        in_string = false;
+                        depth.push(0usize);
+                        out.push('(');
+                    } else {
+                        chars.next();
+                    }
+                }
+                '"' => {
+                    in_string = false;
+                    out.push(' ');
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' => {
+                if let Some(d) = depth.last_mut() {
+                    *d += 1;
+                }
+                out.push(c);
+            }
+            ')' => {
+                out.push(c);
+                match depth.last_mut() {
+                    Some(0) => {
+                        depth.pop();
+                        in_string = true;
+                    }
+                    Some(d) => *d -= 1,
+                    None => {}
+                }
+            }
+            '#' => {
+                // a comment runs to the end of the line
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                out.push('\n');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The first unbounded construct of an expression, if any.
+fn unbounded(expression: &str) -> Option<String> {
+    let code = code_only(expression);
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &code[start..i];
+            // `.range` / `.env` are field names, `$range` a variable
+            let field = start > 0 && bytes[start - 1] == b'.';
+            if field {
+                continue;
+            }
+            if word == "$ENV" {
+                return Some(word.to_string());
+            }
+            if UNBOUNDED.contains(&word) {
+                return Some(word.to_string());
+            }
+            if word == "recurse" {
+                let next = code[i..].trim_start();
+                if next.starts_with('(') {
+                    return Some("recurse(f)".into());
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// A compiled `del(<expression>)` program.
 pub(crate) struct JqDelete {
     expression: String,
-    filter: JqFilter,
+    filter: std::sync::Arc<JqFilter>,
 }
 
 impl std::fmt::Debug for JqDelete {
@@ -33,6 +164,11 @@ impl JqDelete {
             expression: expression.to_string(),
             message,
         };
+        if let Some(word) = unbounded(expression) {
+            return Err(invalid(format!(
+                "{word} is not allowed in jqPathExpressions (it can run without end)"
+            )));
+        }
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs());
@@ -68,7 +204,7 @@ impl JqDelete {
             })?;
         Ok(JqDelete {
             expression: expression.to_string(),
-            filter,
+            filter: std::sync::Arc::new(filter),
         })
     }
 
@@ -79,16 +215,54 @@ impl JqDelete {
             expression: self.expression.clone(),
             message,
         };
+        let timed_out = || {
+            runtime(format!(
+                "evaluation took longer than {} s and was stopped; the expression is disabled",
+                JQ_TIMEOUT.as_secs()
+            ))
+        };
+        if TIMED_OUT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&self.expression)
+        {
+            return Err(timed_out());
+        }
         let input = Val::deserialize(&*obj).map_err(|e| runtime(e.to_string()))?;
-        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
-        let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
-        match outputs.next() {
-            Some(Ok(out)) => {
-                *obj = val_to_json(&out).map_err(runtime)?;
+        let filter = self.filter.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("jq".into())
+            .spawn(move || {
+                let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
+                let mut outputs = filter.id.run((ctx, input)).map(unwrap_valr);
+                let result = match outputs.next() {
+                    Some(Ok(out)) => val_to_json(&out).map(Some),
+                    Some(Err(e)) => Err(e.to_string()),
+                    None => Ok(None),
+                };
+                let _ = tx.send(result);
+            });
+        if let Err(e) = spawned {
+            return Err(runtime(format!("cannot start the evaluation: {e}")));
+        }
+        match rx.recv_timeout(JQ_TIMEOUT) {
+            Ok(Ok(Some(out))) => {
+                *obj = out;
                 Ok(())
             }
-            Some(Err(e)) => Err(runtime(e.to_string())),
-            None => Ok(()),
+            Ok(Ok(None)) => Ok(()),
+            Ok(Err(message)) => Err(runtime(message)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                TIMED_OUT
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(self.expression.clone());
+                Err(timed_out())
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(runtime("the evaluation stopped without a result".into()))
+            }
         }
     }
 }
@@ -122,4 +296,72 @@ fn val_to_json(v: &Val) -> Result<Value, String> {
             Value::Object(out)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unbounded_constructs_are_refused() {
+        for e in [
+            "def f: f; f",
+            "last(range(1e18))",
+            "reduce range(9) as $x (.; .)",
+            "[repeat(.)] | .[0]",
+            ".spec | recurse(.[]?) | .x",
+            "until(false; .)",
+            "$ENV.HOME",
+            "env | .x",
+            "[.a, .b] | combinations",
+        ] {
+            let err = JqDelete::compile(e).unwrap_err().to_string();
+            assert!(err.contains("not allowed"), "{e}: {err}");
+        }
+        // names inside strings, field names and plain recursion are fine
+        for e in [
+            ".spec.containers[] | select(.name == \"range until def\")",
+            ".spec.range",
+            ".metadata.annotations.\"env\"",
+            ".. | select(type == \"object\") | .managedFields?",
+            ".spec | select(.x | test(\"a(b)\")) | .y",
+        ] {
+            JqDelete::compile(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+    }
+
+    #[test]
+    fn expressions_still_delete() {
+        let jq = JqDelete::compile(".spec.containers[] | select(.name == \"b\") | .image").unwrap();
+        let mut obj = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
+        jq.apply(&mut obj).unwrap();
+        assert_eq!(
+            obj,
+            json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b"}]}})
+        );
+    }
+
+    #[test]
+    fn a_slow_expression_is_stopped_and_then_refused() {
+        // nested recursive descent over a wide object: polynomial, but far longer than the limit
+        let wide: serde_json::Map<String, Value> = (0..400)
+            .map(|i| {
+                (
+                    format!("k{i}"),
+                    json!({"a": [1, 2, 3, {"b": [4, 5, {"c": 6}]}]}),
+                )
+            })
+            .collect();
+        let mut obj = Value::Object(wide);
+        let jq = JqDelete::compile(".. | .. | .. | .. | .. | select(. == 7)").unwrap();
+        let started = std::time::Instant::now();
+        let err = jq.apply(&mut obj).unwrap_err().to_string();
+        assert!(err.contains("longer than 1 s"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        // refused at once from then on
+        let started = std::time::Instant::now();
+        assert!(jq.apply(&mut obj).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
 }

@@ -172,7 +172,8 @@ impl Place {
             revision: self.revision.clone(),
             path: self.path.clone(),
             tool: tool.to_string(),
-            message: message.into(),
+            // a tool may echo a URL with user info (a value file URL, a dependency repository)
+            message: crate::git::url::redact_url(&message.into()),
         }
     }
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-/// Most output kept from a tool (stdout); a tool printing more is an error.
-const MAX_STDOUT: usize = 256 * 1024 * 1024;
+/// Most output kept from a tool (stdout) unless set ([`ToolCommand::max_output`]); a tool printing
+/// more is an error.
+const MAX_STDOUT: u64 = 256 * 1024 * 1024;
 /// Most error output kept for messages.
 const MAX_STDERR: usize = 64 * 1024;
 
@@ -27,6 +28,8 @@ pub struct ToolCommand {
     pub env: Vec<(String, String)>,
     /// Time limit.
     pub timeout: Duration,
+    /// Most bytes of standard output; more is an error (the program is killed).
+    pub max_stdout: u64,
 }
 
 /// Result of a finished program.
@@ -85,7 +88,14 @@ impl ToolCommand {
             dir: None,
             env: Vec::new(),
             timeout,
+            max_stdout: MAX_STDOUT,
         }
+    }
+
+    /// Sets the most bytes of standard output accepted.
+    pub fn max_output(mut self, bytes: u64) -> Self {
+        self.max_stdout = bytes;
+        self
     }
 
     /// Adds an argument.
@@ -161,14 +171,19 @@ impl ToolCommand {
             detail: e.to_string(),
         })?;
         let pid = child.id();
+        let max_stdout = self.max_stdout;
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
         let work = async {
             let out = async {
                 let mut buf = Vec::new();
                 if let Some(s) = stdout.as_mut() {
-                    let mut limited = s.take(MAX_STDOUT as u64 + 1);
+                    let mut limited = s.take(max_stdout.saturating_add(1));
                     limited.read_to_end(&mut buf).await?;
+                    if buf.len() as u64 > max_stdout {
+                        // it would block on a full pipe: stop it now
+                        kill_group(pid);
+                    }
                 }
                 Ok::<_, std::io::Error>(buf)
             };
@@ -205,10 +220,11 @@ impl ToolCommand {
                     program: name.clone(),
                     detail: e.to_string(),
                 })?;
-                if stdout.len() > MAX_STDOUT {
+                if stdout.len() as u64 > max_stdout {
+                    kill_group(pid);
                     return Err(ExecError::Output {
                         program: name,
-                        detail: format!("output larger than {MAX_STDOUT} bytes"),
+                        detail: format!("output larger than the maximum of {max_stdout} bytes"),
                     });
                 }
                 let stderr = String::from_utf8_lossy(&err.unwrap_or_default()).into_owned();
@@ -304,6 +320,20 @@ mod tests {
             .unwrap();
         assert!(out.success());
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "unset:yes");
+    }
+
+    #[tokio::test]
+    async fn endless_output_is_cut_at_the_limit() {
+        let started = std::time::Instant::now();
+        let err = ToolCommand::new("sh", Duration::from_secs(30))
+            .args(["-c", "yes CAPSTAN-FLOOD"])
+            .max_output(1 << 20)
+            .run()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ExecError::Output { .. }), "{err}");
+        assert!(err.to_string().contains("1048576"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[tokio::test]

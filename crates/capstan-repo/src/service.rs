@@ -161,6 +161,9 @@ pub struct RepoService {
     limit: tokio::sync::Semaphore,
     fingerprint: String,
     in_flight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Renders of one repository at once (at most half the render slots, so that one repository
+    /// with slow or hung sources never holds every slot).
+    per_repo: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl RepoService {
@@ -195,6 +198,7 @@ impl RepoService {
             cache,
             fingerprint,
             in_flight: std::sync::Mutex::new(std::collections::HashMap::new()),
+            per_repo: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -312,6 +316,21 @@ impl RepoService {
         Ok(response(&stored, false))
     }
 
+    fn repo_limit(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let key = RepoUrl::parse(url)
+            .map(|u| u.cache_key())
+            .unwrap_or_else(|_| url.to_string());
+        let per_repo = (self.settings.parallelism / 2).max(1);
+        let mut map = self.per_repo.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            // forget idle repositories
+            map.retain(|_, s| s.available_permits() < per_repo);
+        }
+        map.entry(key)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(per_repo)))
+            .clone()
+    }
+
     fn in_flight_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(key.to_string()).or_default().clone()
@@ -335,6 +354,11 @@ impl RepoService {
         target: &str,
     ) -> Result<CachedManifests, RenderError> {
         let source = &req.source;
+        let repo_limit = self.repo_limit(&source.repo_url);
+        let _repo_permit = repo_limit
+            .acquire()
+            .await
+            .map_err(|e| RenderError::io("waiting for a render slot", e))?;
         let _permit = self
             .limit
             .acquire()
@@ -368,12 +392,14 @@ impl RepoService {
         for (name, (url, c)) in ref_commits {
             refs.insert(name.clone(), self.git.checkout(url, c).await?);
         }
+        // tools and plugins see the URL without credentials (they could print it)
+        let public_url = crate::git::url::without_credentials(&source.repo_url);
         let env = BuildEnv::new(&BuildEnvInput {
             app_name: &req.app_name,
             namespace: &req.namespace,
             project: &req.project,
             revision: commit,
-            repo_url: &source.repo_url,
+            repo_url: &public_url,
             path: &raw_path,
             target_revision: target,
             kube_version,

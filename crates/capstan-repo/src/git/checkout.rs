@@ -164,13 +164,12 @@ pub(super) struct CheckoutStore {
 }
 
 impl CheckoutStore {
-    /// Checkouts live under `parent/p<pid>-<n>`, one directory per store: several processes (and
+    /// Checkouts live under `parent/p<pid>-<random>`, one directory per store: several processes (and
     /// several services in one process) may share a cache directory. Directories of processes that
     /// no longer run are removed (their checkouts are not trusted to be complete); a store removes
     /// its own when dropped.
     pub(super) fn new(parent: PathBuf, max: usize) -> std::io::Result<CheckoutStore> {
-        static INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        std::fs::create_dir_all(&parent)?;
+        super::private_dir(&parent)?;
         for entry in std::fs::read_dir(&parent)?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let pid = name
@@ -186,12 +185,11 @@ impl CheckoutStore {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        let n = INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let root = parent.join(format!("p{}-{n}", std::process::id()));
-        if root.exists() {
-            std::fs::remove_dir_all(&root)?;
-        }
-        std::fs::create_dir_all(&root)?;
+        // p<pid>-<random>: unguessable, mode 0700 (tempfile's default for directories)
+        let root = tempfile::Builder::new()
+            .prefix(&format!("p{}-", std::process::id()))
+            .tempdir_in(&parent)?
+            .keep();
         Ok(CheckoutStore {
             root,
             max: max.max(1),

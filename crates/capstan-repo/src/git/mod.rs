@@ -111,6 +111,10 @@ pub struct GitCache {
     diffs: DiffCache,
     /// (repository, commit) pairs known to be in the bare caches (objects are never removed).
     present: Mutex<std::collections::HashSet<(String, String)>>,
+    /// A random secret of this cache directory (kept in `install-secret`, mode 0600): directory
+    /// names of bare caches and checkouts are hashes keyed with it, so that nothing in one
+    /// repository can name another repository's files by a guessed path.
+    secret: String,
 }
 
 fn is_full_sha(rev: &str) -> bool {
@@ -131,7 +135,9 @@ impl GitCache {
             repo: settings.root.display().to_string(),
             detail: e.to_string(),
         };
-        std::fs::create_dir_all(settings.root.join("repos")).map_err(io)?;
+        private_dir(&settings.root).map_err(io)?;
+        private_dir(&settings.root.join("repos")).map_err(io)?;
+        let secret = install_secret(&settings.root).map_err(io)?;
         let checkouts =
             checkout::CheckoutStore::new(settings.root.join("checkouts"), settings.max_checkouts)
                 .map_err(io)?;
@@ -143,7 +149,13 @@ impl GitCache {
             checkouts,
             diffs: Mutex::new(HashMap::new()),
             present: Mutex::new(std::collections::HashSet::new()),
+            secret,
         })
+    }
+
+    /// The directory name of a repository's bare cache: a keyed hash of its URL.
+    fn repo_dir_name(&self, url: &RepoUrl) -> String {
+        url::hash_hex(&format!("{}\n{}", self.secret, url.cache_key()))[..32].to_string()
     }
 
     fn lock_for(&self, key: &str) -> RepoLock {
@@ -157,7 +169,10 @@ impl GitCache {
             url.clone(),
             creds.as_ref(),
             &self.settings,
-            self.settings.root.join("repos").join(url.cache_dir_name()),
+            self.settings
+                .root
+                .join("repos")
+                .join(self.repo_dir_name(url)),
         )
     }
 
@@ -294,7 +309,8 @@ impl GitCache {
             repo: url::redact_url(raw_url),
             detail,
         })?;
-        let key = format!("{}-{}", url.cache_dir_name(), commit);
+        let key = url::hash_hex(&format!("{}\n{}\n{commit}", self.secret, url.cache_key()))[..40]
+            .to_string();
         if let Some(found) = self.checkouts.get(&key) {
             return Ok(found);
         }
@@ -387,9 +403,77 @@ impl GitCache {
     }
 }
 
+/// Creates `dir` (and its parents) and makes it private to this user (mode 0700).
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// The random secret of a cache directory, created on first use (32 bytes from the kernel's
+/// random source, hex, in a file of mode 0600).
+fn install_secret(root: &Path) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = root.join("install-secret");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let text = text.trim();
+        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(text.to_string());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Written aside and renamed, so that concurrent services agree on one secret.
+    let staging = root.join(format!("install-secret.{}", std::process::id()));
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&staging)?;
+    out.write_all(secret.as_bytes())?;
+    drop(out);
+    if std::fs::hard_link(&staging, &file).is_err() {
+        // another process created it first: use theirs
+        let _ = std::fs::remove_file(&staging);
+        let text = std::fs::read_to_string(&file)?;
+        return Ok(text.trim().to_string());
+    }
+    let _ = std::fs::remove_file(&staging);
+    Ok(secret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_paths_are_keyed_with_a_private_secret() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let url = RepoUrl::parse("https://git.example.com/org/repo.git").unwrap();
+        let ca = GitCache::new(GitSettings::new(a.path()), Arc::new(NoCredentials)).unwrap();
+        let cb = GitCache::new(GitSettings::new(b.path()), Arc::new(NoCredentials)).unwrap();
+        // two installations: different names for one repository, neither the plain URL hash
+        assert_ne!(ca.repo_dir_name(&url), cb.repo_dir_name(&url));
+        assert_ne!(ca.repo_dir_name(&url), url.cache_dir_name());
+        // the secret survives a restart
+        let again = GitCache::new(GitSettings::new(a.path()), Arc::new(NoCredentials)).unwrap();
+        assert_eq!(ca.repo_dir_name(&url), again.repo_dir_name(&url));
+        for dir in [
+            a.path().to_path_buf(),
+            a.path().join("repos"),
+            a.path().join("checkouts"),
+        ] {
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", dir.display());
+        }
+        let secret = std::fs::metadata(a.path().join("install-secret")).unwrap();
+        assert_eq!(secret.permissions().mode() & 0o777, 0o600);
+    }
 
     #[test]
     fn refs_lookup_prefers_exact_then_branch_then_tag() {

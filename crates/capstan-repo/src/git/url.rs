@@ -162,6 +162,30 @@ pub fn redact_url(text: &str) -> String {
     out
 }
 
+/// The URL without a password: for http(s) without any user info (credentials go to git
+/// separately), for other URLs with `user:password@` reduced to `user@`. Used wherever a URL
+/// reaches a tool's environment or a message.
+pub fn without_credentials(raw: &str) -> String {
+    if let Ok(parsed) = RepoUrl::parse(raw)
+        && parsed.transport == Transport::Http
+    {
+        return parsed.url;
+    }
+    let Some(pos) = raw.find("://") else {
+        return raw.to_string();
+    };
+    let (head, tail) = raw.split_at(pos + 3);
+    let end = tail.find('/').unwrap_or(tail.len());
+    let authority = &tail[..end];
+    match authority.rfind('@') {
+        Some(at) if authority[..at].contains(':') => {
+            let user = authority[..at].split(':').next().unwrap_or_default();
+            format!("{head}{user}@{}{}", &authority[at + 1..], &tail[end..])
+        }
+        _ => raw.to_string(),
+    }
+}
+
 /// Resolves a relative submodule URL (`./x`, `../x`) against its parent repository's URL.
 pub fn resolve_relative(parent: &str, relative: &str) -> String {
     if !(relative.starts_with("./") || relative.starts_with("../")) {
@@ -238,6 +262,23 @@ mod tests {
             redact_url("fatal: unable to access 'https://u:p@h/x/': 401"),
             "fatal: unable to access 'https://***@h/x/': 401"
         );
+    }
+
+    #[test]
+    fn credentials_are_removed() {
+        assert_eq!(
+            without_credentials("https://bob:s3cret@git.example.com/r.git"),
+            "https://git.example.com/r.git"
+        );
+        assert_eq!(
+            without_credentials("ssh://git:s3cret@host/r.git"),
+            "ssh://git@host/r.git"
+        );
+        assert_eq!(
+            without_credentials("ssh://git@host/r.git"),
+            "ssh://git@host/r.git"
+        );
+        assert_eq!(without_credentials("git@host:r.git"), "git@host:r.git");
     }
 
     #[test]

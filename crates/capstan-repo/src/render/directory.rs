@@ -24,18 +24,30 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> {
         &mut files,
     )
     .map_err(|e| RenderError::io(format!("reading {}", input.place.path), e))?;
+    let files: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .filter(|(rel, _)| exclude.as_ref().is_none_or(|ex| !ex.is_match(rel)))
+        .filter(|(rel, _)| include.as_ref().is_none_or(|inc| inc.is_match(rel)))
+        .collect();
+    // Argo CD's reposerver.max.combined.directory.manifests.size, checked before anything is read
+    let max = input.tools.limits.max_combined_directory_manifests_size;
+    let mut total = 0u64;
+    for (rel, path) in &files {
+        total += std::fs::metadata(path)
+            .map_err(|e| input.place.manifest(rel.as_str(), 0, 0, e.to_string()))?
+            .len();
+        if total > max {
+            return Err(input.place.tool(
+                "directory",
+                format!(
+                    "exceeded max combined manifest file size of {max} bytes (at {rel}; \
+                     --max-combined-directory-manifests-size)"
+                ),
+            ));
+        }
+    }
     let mut objects = Vec::new();
     for (rel, path) in files {
-        if let Some(ex) = &exclude
-            && ex.is_match(&rel)
-        {
-            continue;
-        }
-        if let Some(inc) = &include
-            && !inc.is_match(&rel)
-        {
-            continue;
-        }
         if rel.ends_with(".jsonnet") {
             objects.extend(jsonnet::render_file(input, &options, &path, &rel)?);
         } else if rel.ends_with(".json") {

@@ -25,6 +25,10 @@ pub async fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> 
     // Charts whose dependencies are not vendored get `helm dependency build` in a private copy.
     let mut chart_dir = input.app_dir.to_path_buf();
     let mut repo_root = input.repo_root.to_path_buf();
+    super::references::check_chart_dependencies(&repo_root, &chart_dir)
+        .map_err(|e| input.place.outside("chart dependency", e.to_string()))?;
+    super::archives::check_chart_archives(&chart_dir, input.tools.limits.helm_max_extracted_size)
+        .map_err(|e| input.place.tool("helm", e))?;
     if missing_dependencies(&chart_dir) {
         let (copy, app) = input.private_copy()?;
         repo_root = copy.path().to_path_buf();
@@ -174,6 +178,7 @@ fn exec_error(input: &RenderInput<'_>, e: ExecError) -> RenderError {
 fn base_command(input: &RenderInput<'_>) -> ToolCommand {
     let home = &input.tools.helm_home;
     let mut cmd = ToolCommand::new(&input.tools.helm, input.tools.timeout)
+        .max_output(input.tools.limits.max_generated_bytes)
         .env("HELM_CACHE_HOME", home.join("cache").display().to_string())
         .env(
             "HELM_CONFIG_HOME",

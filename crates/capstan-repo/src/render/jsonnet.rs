@@ -342,6 +342,18 @@ pub fn render_file(
     let json = program
         .manifest_json(&value, false)
         .map_err(|e| eval_err(&importer, &program, e))?;
+    let max = input.tools.limits.max_generated_bytes;
+    if json.len() as u64 > max {
+        return Err(fail(
+            0,
+            0,
+            rel,
+            format!(
+                "jsonnet output of {} bytes is larger than the maximum of {max}",
+                json.len()
+            ),
+        ));
+    }
     let parsed: Value = serde_json::from_str(&json).map_err(|e| {
         fail(
             0,

@@ -39,14 +39,19 @@ fn has_edits(k: &ApplicationSourceKustomize) -> bool {
 pub async fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> {
     let options = input.source.kustomize.clone().unwrap_or_default();
     let mut _copy = None;
-    let build_dir = if has_edits(&options) {
+    let (root, build_dir) = if has_edits(&options) {
         let (copy, app) = input.private_copy()?;
         edit(input, &app, &options)?;
+        let root = copy.path().to_path_buf();
         _copy = Some(copy);
-        app
+        (root, app)
     } else {
-        input.app_dir.to_path_buf()
+        (input.repo_root.to_path_buf(), input.app_dir.to_path_buf())
     };
+    // kustomize follows directory references anywhere (its load restrictor only limits files):
+    // every local reference must stay in the repository.
+    super::references::check_kustomization(&root, &build_dir)
+        .map_err(|e| input.place.outside("kustomize reference", e.to_string()))?;
     let mut cmd = match &input.tools.kustomize {
         Some(bin) => ToolCommand::new(bin, input.tools.timeout)
             .arg("build")
@@ -55,7 +60,7 @@ pub async fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> 
             .arg("kustomize")
             .arg(&build_dir),
     };
-    cmd = cmd
+    cmd = super::limited(input, cmd)
         .args(input.tools.kustomize_build_options.iter().cloned())
         .current_dir(&build_dir);
     for (k, v) in input.env.vars() {
@@ -174,8 +179,13 @@ fn edit(
         k.insert("namespace".into(), json!(env.envsubst(ns)));
     }
     for component in options.components.iter().flatten() {
-        let exists = crate::confine::resolve(input.repo_root, input.app_dir, component)
-            .is_some_and(|p| p.exists());
+        let resolved = crate::confine::resolve(input.repo_root, input.app_dir, component);
+        if resolved.is_none() && !component.contains("://") {
+            return Err(input
+                .place
+                .outside("kustomize component", component.clone()));
+        }
+        let exists = resolved.is_some_and(|p| p.exists());
         if !exists && !component.contains("://") {
             if options.ignore_missing_components.unwrap_or(false) {
                 continue;

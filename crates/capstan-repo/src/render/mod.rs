@@ -1,11 +1,13 @@
 //! Rendering one application source of a checked-out commit into Kubernetes objects.
 
+pub mod archives;
 pub mod directory;
 pub mod env;
 pub mod helm;
 pub mod jsonnet;
 pub mod kustomize;
 pub mod plugin;
+pub mod references;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,35 @@ pub struct ToolSettings {
     pub timeout: Duration,
     /// Config management plugins.
     pub plugins: Vec<ConfigManagementPlugin>,
+    /// Size limits of one generation.
+    pub limits: Limits,
+}
+
+/// Size limits of one manifest generation (a repository must not exhaust the repo server's
+/// memory, disk or CPU). Argo CD's names and defaults where it has the limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes of manifest files (`.yaml`, `.yml`, `.json`, `.jsonnet`) one directory source
+    /// may read (Argo CD's `reposerver.max.combined.directory.manifests.size`, default 10M).
+    pub max_combined_directory_manifests_size: u64,
+    /// Most bytes one chart archive (`charts/*.tgz`) may expand to; `None` disables the check
+    /// (Argo CD's `helm.manifest.max.extracted.size`, default 1G).
+    pub helm_max_extracted_size: Option<u64>,
+    /// Most bytes of YAML/JSON a tool (helm, kustomize, a plugin) or a Jsonnet file may produce.
+    pub max_generated_bytes: u64,
+    /// Most objects one source may produce.
+    pub max_objects: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_combined_directory_manifests_size: 10_000_000,
+            helm_max_extracted_size: Some(1_000_000_000),
+            max_generated_bytes: 256 * 1024 * 1024,
+            max_objects: 100_000,
+        }
+    }
 }
 
 impl ToolSettings {
@@ -76,6 +107,7 @@ impl ToolSettings {
             helm_home,
             timeout: Duration::from_secs(90),
             plugins: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -198,7 +230,59 @@ pub async fn render(
         SourceType::Helm => helm::render(input).await?,
         SourceType::Plugin => plugin::render(input).await?,
     };
-    Ok(crate::objects::flatten_lists(objects))
+    let objects = crate::objects::flatten_lists(objects);
+    let max = input.tools.limits.max_objects;
+    if objects.len() > max {
+        return Err(input.place.tool(
+            source_type.as_str(),
+            format!(
+                "generated {} objects, more than the maximum of {max} per source",
+                objects.len()
+            ),
+        ));
+    }
+    Ok(objects)
+}
+
+/// Parses a size as Argo CD's flags take it (a Kubernetes quantity): `10M` (10^7), `1G`, `512Mi`,
+/// `1Gi`, `100k`, or plain bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let factor: u64 = match unit {
+        "" => 1,
+        "k" | "K" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        other => {
+            return Err(format!(
+                "size {text:?}: unknown unit {other:?} (use k, M, G, Ki, Mi, Gi)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("size {text:?} is not a number with an optional unit"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("size {text:?} must be a positive number"));
+    }
+    Ok((value * factor as f64) as u64)
+}
+
+/// A tool command with the generation limits applied.
+pub(crate) fn limited(
+    input: &RenderInput<'_>,
+    cmd: crate::exec::ToolCommand,
+) -> crate::exec::ToolCommand {
+    cmd.max_output(input.tools.limits.max_generated_bytes)
 }
 
 /// Parses a tool's standard output into objects, naming the tool on error.
@@ -235,5 +319,21 @@ pub(crate) fn tail(stderr: &str) -> String {
         "exited with an error and no message".into()
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_like_argo_cd_flags() {
+        assert_eq!(parse_size("10M"), Ok(10_000_000));
+        assert_eq!(parse_size("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_size("256Mi"), Ok(256 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1_500));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("10X").is_err());
     }
 }

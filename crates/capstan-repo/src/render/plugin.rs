@@ -226,7 +226,7 @@ async fn run(
     let Some((program, rest)) = cmd.command.split_first() else {
         return Err(input.place.tool(&tool, "command is empty"));
     };
-    let mut c = ToolCommand::new(program, input.tools.timeout)
+    let mut c = super::limited(input, ToolCommand::new(program, input.tools.timeout))
         .args(rest.iter().chain(cmd.args.iter()).cloned())
         .current_dir(dir);
     for (k, v) in env {

@@ -30,6 +30,43 @@ pub struct Args {
     /// Time limit of each tool run (kustomize, helm, plugins), in seconds.
     #[arg(long, env = "ARGOCD_EXEC_TIMEOUT_SECONDS", default_value_t = 90)]
     pub tool_timeout: u64,
+    /// Most bytes of manifest files one directory source may read (Argo CD's flag and default).
+    #[arg(
+        long,
+        env = "ARGOCD_REPO_SERVER_MAX_COMBINED_DIRECTORY_MANIFESTS_SIZE",
+        default_value = "10M",
+        value_parser = capstan_repo::render::parse_size
+    )]
+    pub max_combined_directory_manifests_size: u64,
+    /// Most bytes a chart archive (charts/*.tgz) may expand to (Argo CD's flag and default).
+    #[arg(
+        long,
+        env = "ARGOCD_REPO_SERVER_HELM_MANIFEST_MAX_EXTRACTED_SIZE",
+        default_value = "1G",
+        value_parser = capstan_repo::render::parse_size
+    )]
+    pub helm_manifest_max_extracted_size: u64,
+    /// Do not limit the expanded size of chart archives.
+    #[arg(
+        long,
+        env = "ARGOCD_REPO_SERVER_DISABLE_HELM_MANIFEST_MAX_EXTRACTED_SIZE"
+    )]
+    pub disable_helm_manifest_max_extracted_size: bool,
+    /// Most bytes of YAML/JSON one tool run or Jsonnet file may produce.
+    #[arg(
+        long,
+        env = "CAPSTAN_REPO_SERVER_MAX_GENERATED_MANIFESTS_SIZE",
+        default_value = "256Mi",
+        value_parser = capstan_repo::render::parse_size
+    )]
+    pub max_generated_manifests_size: u64,
+    /// Most objects one source may produce.
+    #[arg(
+        long,
+        env = "CAPSTAN_REPO_SERVER_MAX_OBJECTS",
+        default_value_t = 100_000
+    )]
+    pub max_objects: usize,
     /// Time limit of each git command, in seconds.
     #[arg(long, default_value_t = 90)]
     pub git_timeout: u64,
@@ -87,6 +124,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     settings.parallelism = args.parallelism.max(1);
     settings.tools.timeout = Duration::from_secs(args.tool_timeout.max(1));
     settings.git.timeout = Duration::from_secs(args.git_timeout.max(1));
+    settings.tools.limits = capstan_repo::render::Limits {
+        max_combined_directory_manifests_size: args.max_combined_directory_manifests_size,
+        helm_max_extracted_size: (!args.disable_helm_manifest_max_extracted_size)
+            .then_some(args.helm_manifest_max_extracted_size),
+        max_generated_bytes: args.max_generated_manifests_size,
+        max_objects: args.max_objects,
+    };
     settings.tools.helm = args.helm.clone();
     if args.kustomize.is_some() {
         settings.tools.kustomize = args.kustomize.clone();
