@@ -1,6 +1,6 @@
 //! Typed settings read from the Secrets and ConfigMaps Argo CD uses, with the same keys and defaults:
 //! repository, repo-creds and cluster Secrets; `argocd-cm`; `argocd-rbac-cm`; `argocd-secret`;
-//! `argocd-cmd-params-cm`. Everything is resolved once into typed values; a bad value is an error that
+//! `argocd-cmd-params-cm`; and a kubeconfig context as a cluster. Everything is resolved once into typed values; a bad value is an error that
 //! names the object and the key.
 //!
 //! Secret material (passwords, keys, tokens) is held in [`Sensitive`], whose `Debug` and `Display` print
@@ -11,6 +11,7 @@ mod argocd_secret;
 mod cluster;
 mod cmd_params;
 mod error;
+mod kubeconfig;
 mod object;
 mod rbac_cm;
 mod repository;
@@ -21,6 +22,7 @@ pub use argocd_secret::ArgoCdSecret;
 pub use cluster::{Cluster, ClusterConfig, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, TlsClientConfig};
 pub use cmd_params::CmdParams;
 pub use error::SettingsError;
+pub use kubeconfig::cluster_from_kubeconfig;
 pub use object::{config_map_data, secret_data};
 pub use rbac_cm::RbacConfig;
 pub use repository::{RepoCreds, Repository, RepositoryType, credentials_for};

@@ -92,6 +92,9 @@ struct Builder {
     keys: BTreeMap<FieldPath, Position>,
 }
 
+/// Longest JSON text kept for a map or list used as a mapping key.
+const MAX_COMPLEX_KEY: usize = 4096;
+
 fn error(span: &Span, message: impl Into<String>) -> YamlError {
     YamlError {
         position: Position::from_marker(&span.start),
@@ -174,7 +177,20 @@ impl Builder {
                         Value::Number(n) => n.to_string(),
                         // A complex key (`{{.Name}}: x` is a map used as a key) cannot be a JSON key;
                         // it is kept as its JSON text so the field can be reported by whoever reads it.
-                        complex @ (Value::Array(_) | Value::Object(_)) => complex.to_string(),
+                        complex @ (Value::Array(_) | Value::Object(_)) => {
+                            let text = complex.to_string();
+                            // each level of nested complex keys escapes the one inside it again, so
+                            // the text can double per level: bounded, or a few bytes cost gigabytes
+                            if text.len() > MAX_COMPLEX_KEY {
+                                return Err(error(
+                                    span,
+                                    format!(
+                                        "a map or list used as a mapping key is too large (over {MAX_COMPLEX_KEY} bytes)"
+                                    ),
+                                ));
+                            }
+                            text
+                        }
                     };
                     let start = Position::from_marker(&span.start);
                     let is_merge = key == "<<" && is_merge_key;
@@ -510,6 +526,19 @@ mod tests {
         assert_eq!(
             docs[0].value["metadata"]["name"],
             json!({"{\".Name\":null}": null})
+        );
+    }
+
+    #[test]
+    fn nested_complex_keys_are_bounded() {
+        // found by the manifests fuzz target: 133 bytes took 1 s and 600 MB before this bound
+        let text = format!("{}{}: 1", "{".repeat(40), "}".repeat(40));
+        let e = parse_stream(&text).unwrap_err();
+        assert!(e.message.contains("too large"), "{e}");
+        let ok = parse_stream("{{.Name}}: x").unwrap();
+        assert_eq!(
+            ok[0].value,
+            serde_json::json!({"{\"{\\\".Name\\\":null}\":null}": "x"})
         );
     }
 
