@@ -144,6 +144,9 @@ pub struct ArgoCdConfig {
     /// `webhook.refresh.jitter` (default 0).
     #[serde(with = "secs")]
     pub webhook_refresh_jitter: Duration,
+    /// `webhook.maxPayloadSizeMB`: the largest webhook payload accepted, in bytes (unset: the API
+    /// server's own limit).
+    pub webhook_max_payload_bytes: Option<u64>,
     /// Every `resource.customizations*` key with its raw value (health Lua, actions,
     /// ignoreDifferences, ignoreResourceUpdates, knownTypeFields), for the diff and health engines.
     pub resource_customizations: BTreeMap<String, String>,
@@ -183,6 +186,7 @@ impl Default for ArgoCdConfig {
             kustomize_build_options: None,
             helm_values_file_schemes: vec!["https".to_string(), "http".to_string()],
             webhook_refresh_jitter: Duration::ZERO,
+            webhook_max_payload_bytes: None,
             resource_customizations: BTreeMap::new(),
             raw: BTreeMap::new(),
         }
@@ -368,6 +372,22 @@ impl ArgoCdConfig {
                 "webhook.refresh.jitter",
                 Duration::ZERO,
             )?,
+            webhook_max_payload_bytes: match text("webhook.maxPayloadSizeMB") {
+                None => None,
+                Some(v) => Some(
+                    v.parse::<u64>()
+                        .ok()
+                        .filter(|mb| *mb > 0)
+                        .ok_or_else(|| {
+                            SettingsError::key(
+                                object,
+                                "webhook.maxPayloadSizeMB",
+                                format!("{v:?} is not a positive whole number of megabytes"),
+                            )
+                        })?
+                        .saturating_mul(1024 * 1024),
+                ),
+            },
             resource_customizations: data
                 .iter()
                 .filter(|(k, _)| k.starts_with("resource.customizations"))
@@ -400,6 +420,23 @@ mod tests {
             "app.kubernetes.io/instance"
         );
         assert!(cfg.admin_enabled && cfg.in_cluster_enabled && !cfg.anonymous_enabled);
+    }
+
+    #[test]
+    fn webhook_payload_limit() {
+        let cfg = ArgoCdConfig::from_data("cm", &data(&[("webhook.maxPayloadSizeMB", "2")]));
+        assert_eq!(
+            cfg.unwrap().webhook_max_payload_bytes,
+            Some(2 * 1024 * 1024)
+        );
+        for bad in ["0", "-1", "lots", "1.5"] {
+            let e = ArgoCdConfig::from_data("cm", &data(&[("webhook.maxPayloadSizeMB", bad)]));
+            assert_eq!(
+                e.unwrap_err().data_key(),
+                Some("webhook.maxPayloadSizeMB"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

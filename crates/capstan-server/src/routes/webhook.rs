@@ -7,7 +7,8 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use capstan_types::annotations::{MANIFEST_GENERATE_PATHS, REFRESH};
 use capstan_webhook::{Push, WebhookError, parse, source_affected, verify};
 use serde_json::{Value, json};
@@ -44,8 +45,18 @@ pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let settings = state.settings();
+    // the router already refused bodies over the server's own limit; argocd-cm may set a lower one
+    if let Some(max) = settings.cm.webhook_max_payload_bytes
+        && body.len() as u64 > max
+    {
+        let message =
+            format!("webhook payload over {max} bytes (argocd-cm webhook.maxPayloadSizeMB)");
+        // gRPC code 8: resource exhausted
+        let body = json!({"error": message, "code": 8, "message": message});
+        return Ok((StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response());
+    }
     let provider = verify(&headers, &body, |key| {
         settings
             .secret
@@ -55,7 +66,7 @@ pub async fn receive(
             .filter(|s| !s.is_empty())
     })?;
     let Some(push) = parse(provider, &headers, &body)? else {
-        return Ok(Json(json!({"refreshed": []})));
+        return Ok(Json(json!({"refreshed": []})).into_response());
     };
     state.metrics.inc(
         "argocd_webhook_requests_total",
@@ -87,7 +98,7 @@ pub async fn receive(
         }
     }
     tracing::info!(repo = ?push.urls.first(), revision = %push.revision, refreshed = ?refreshed, "webhook push");
-    Ok(Json(json!({"refreshed": refreshed})))
+    Ok(Json(json!({"refreshed": refreshed})).into_response())
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ pub struct Options {
     pub cm: Option<Value>,
     /// Keys of argocd-secret written before the server starts (plain strings).
     pub secret: Option<Value>,
+    /// The server's own webhook body limit (64 KiB unless set).
+    pub webhook_max_body: Option<usize>,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             rbac: None,
             cm: None,
             secret: None,
+            webhook_max_body: None,
         }
     }
 }
@@ -93,7 +96,7 @@ impl Harness {
             ServerConfig {
                 namespace: "argocd".into(),
                 login_limits: options.limits.clone(),
-                webhook_max_body: 64 * 1024,
+                webhook_max_body: options.webhook_max_body.unwrap_or(64 * 1024),
             },
             Some(dyn_generator),
         )
