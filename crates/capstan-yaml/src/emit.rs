@@ -38,11 +38,28 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
+/// Longest key written as an implicit key: YAML limits those to 1024 characters; longer keys are
+/// written in the explicit form (`? key` then `: value`).
+const MAX_IMPLICIT_KEY: usize = 1000;
+
+/// Writes `key:` (the caller has indented), as an explicit key when it is too long for an implicit one.
+fn push_key(out: &mut String, key: &str, level: usize) {
+    let text = key_text(key);
+    if text.chars().count() > MAX_IMPLICIT_KEY {
+        out.push_str("? ");
+        out.push_str(&text);
+        out.push('\n');
+        indent(out, level);
+    } else {
+        out.push_str(&text);
+    }
+    out.push(':');
+}
+
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
     for (key, value) in map {
         indent(out, level);
-        out.push_str(&key_text(key));
-        out.push(':');
+        push_key(out, key, level);
         write_child(out, value, level);
     }
 }
@@ -62,8 +79,7 @@ fn write_seq(out: &mut String, items: &[Value], level: usize) {
                     } else {
                         indent(out, level + 2);
                     }
-                    out.push_str(&key_text(key));
-                    out.push(':');
+                    push_key(out, key, level + 2);
                     write_child(out, value, level + 2);
                 }
             }
@@ -212,6 +228,18 @@ mod tests {
             text.contains("script: |\n    line 1\n    line 2\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn long_keys_read_back() {
+        // found by the manifests fuzz target: a quoted key over 1024 characters is not a valid
+        // implicit key
+        let long = "\u{f}".repeat(300);
+        let value =
+            json!({"a": 1, long.clone(): {"b": [{long.clone(): "x", "c": 2}]}, "z": [long]});
+        let text = to_yaml_string(&value);
+        let back = crate::parse_stream(&text).unwrap();
+        assert_eq!(back[0].value, value, "{text}");
     }
 
     fn insta_like_check(text: &str) {
