@@ -71,9 +71,7 @@ pub(super) async fn app_page(
 ) -> PageResult {
     let here = path_and_query(&pages::app::app_path(&name), &query);
     let p = user(&state, &headers, here).await?;
-    let app = applications::load_authorized(&state, &p, &name, "get")
-        .await
-        .map_err(api_err(&p))?;
+    let app = load_app(&state, &p, &name).await.map_err(api_err(&p))?;
     let object = rbac_object(&app);
     let (tree_json, tree_error) = match resources::tree(&state, &app).await {
         Ok(t) => (t, None),
@@ -114,6 +112,23 @@ pub(super) async fn app_page(
         params: capstan_ui::params::sources(&app),
     };
     Ok(html(StatusCode::OK, pages::app::render(&view)))
+}
+
+/// The application `name` as the caller may `get` it. A name no Application can have (Kubernetes
+/// names are lowercase letters, digits, `-` and `.`; `/` separates a namespace) is not found,
+/// without asking the cluster (whose error would name its address).
+async fn load_app(state: &AppState, p: &Principal, name: &str) -> Result<Value, ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '/'));
+    if !valid {
+        return Err(ApiError::NotFound(
+            "application not found (not a valid application name)".into(),
+        ));
+    }
+    applications::load_authorized(state, p, name, "get").await
 }
 
 /// The managed resources of an application with their diffs, through the REST handler.
@@ -165,9 +180,7 @@ pub(super) async fn resource_page(
     let tab = pages::resource::Tab::parse(
         &crate::routes::query_one(&crate::routes::query_pairs(Some(q)), "tab").unwrap_or_default(),
     );
-    let app = applications::load_authorized(&state, &p, &name, "get")
-        .await
-        .map_err(api_err(&p))?;
+    let app = load_app(&state, &p, &name).await.map_err(api_err(&p))?;
     let mut errors = Vec::new();
     let tree_json = resources::tree(&state, &app).await.unwrap_or_else(|e| {
         errors.push(format!("resource tree: {e}"));
@@ -335,9 +348,7 @@ pub(super) async fn params_submit(
 ) -> PageResult {
     let here = pages::app::app_path(&name);
     let p = user(&state, &headers, here.clone()).await?;
-    let app = applications::load_authorized(&state, &p, &name, "get")
-        .await
-        .map_err(api_err(&p))?;
+    let app = load_app(&state, &p, &name).await.map_err(api_err(&p))?;
     let spec = capstan_ui::params::apply(&app, &form)
         .map_err(|e| api_err(&p)(ApiError::InvalidArgument(e.to_string())))?;
     let _saved = applications::update_spec(
@@ -362,9 +373,7 @@ pub(super) async fn diff_page(
         format!("{}/diff", pages::app::app_path(&name)),
     )
     .await?;
-    applications::load_authorized(&state, &p, &name, "get")
-        .await
-        .map_err(api_err(&p))?;
+    load_app(&state, &p, &name).await.map_err(api_err(&p))?;
     let (items, error) = match managed_items(&state, &p, &name).await {
         Ok(items) => (
             items
