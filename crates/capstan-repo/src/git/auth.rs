@@ -35,7 +35,10 @@ impl GitAuth {
         creds: Option<&RepoCreds>,
         ssh: &SshOptions,
     ) -> std::io::Result<GitAuth> {
-        let dir = tempfile::Builder::new().prefix("capstan-git-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("capstan-git-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()?;
         let mut env: Vec<(String, String)> = vec![
             ("GIT_TERMINAL_PROMPT".into(), "0".into()),
             ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),

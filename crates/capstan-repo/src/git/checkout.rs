@@ -20,7 +20,10 @@ impl Checkout {
 
     /// A private, writable copy of the whole checkout (for tools that edit files).
     pub fn private_copy(&self) -> std::io::Result<tempfile::TempDir> {
-        let tmp = tempfile::Builder::new().prefix("capstan-work-").tempdir()?;
+        let tmp = tempfile::Builder::new()
+            .prefix("capstan-work-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()?;
         copy_tree(&self.dir, tmp.path())?;
         Ok(tmp)
     }
@@ -185,9 +188,10 @@ impl CheckoutStore {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        // p<pid>-<random>: unguessable, mode 0700 (tempfile's default for directories)
+        // p<pid>-<random>: unguessable, mode 0700
         let root = tempfile::Builder::new()
             .prefix(&format!("p{}-", std::process::id()))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(&parent)?
             .keep();
         Ok(CheckoutStore {

@@ -19,6 +19,7 @@ pub async fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> 
     let mut keep: Vec<tempfile::TempDir> = Vec::new();
     let scratch = tempfile::Builder::new()
         .prefix("capstan-helm-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|e| RenderError::io("creating a temporary directory", e))?;
 

@@ -15,6 +15,7 @@ use rsjsonnet_lang::span::{SourceId, SpanContext, SpanId, SpanManager};
 use serde_json::Value;
 
 use super::RenderInput;
+
 use crate::confine;
 use crate::error::RenderError;
 
@@ -217,27 +218,106 @@ fn clean_message(debug: &str) -> String {
     }
 }
 
-/// Evaluates one `.jsonnet` file of a directory source.
+/// Jsonnet evaluations that passed their time limit and still run (they cannot be interrupted).
+static RUNAWAY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Most runaway evaluations tolerated before new ones are refused (each holds a CPU).
+const MAX_RUNAWAY: usize = 2;
+
+/// Everything one evaluation needs, owned (it runs on its own thread).
+struct Job {
+    place: crate::error::Place,
+    env: super::BuildEnv,
+    app_dir: PathBuf,
+    repo_root: PathBuf,
+    options: ApplicationSourceDirectory,
+    path: PathBuf,
+    rel: String,
+    max_bytes: u64,
+}
+
+/// Evaluates one `.jsonnet` file of a directory source, on its own thread, for at most the tool
+/// time limit: a file that computes without end fails with a timeout instead of holding a render
+/// slot (and an async worker) forever.
 pub fn render_file(
     input: &RenderInput<'_>,
     options: &ApplicationSourceDirectory,
     path: &Path,
     rel: &str,
 ) -> Result<Vec<Value>, RenderError> {
-    let jsonnet = options.jsonnet.clone().unwrap_or_default();
-    let fail = |line: usize, col: usize, file: &str, msg: String| {
-        input.place.manifest(file, line, col, msg)
+    let job = Job {
+        place: input.place.clone(),
+        env: input.env.clone(),
+        app_dir: input.app_dir.to_path_buf(),
+        repo_root: input.repo_root.to_path_buf(),
+        options: options.clone(),
+        path: path.to_path_buf(),
+        rel: rel.to_string(),
+        max_bytes: input.tools.limits.max_generated_bytes,
     };
-    let mut search = vec![input.app_dir.to_path_buf()];
+    let timeout = input.tools.timeout;
+    let place = input.place.clone();
+    if RUNAWAY.load(std::sync::atomic::Ordering::Relaxed) >= MAX_RUNAWAY {
+        return Err(place.manifest(
+            rel,
+            0,
+            0,
+            "jsonnet: too many earlier evaluations are still running past their time limit; try again later",
+        ));
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = timed_out.clone();
+    std::thread::Builder::new()
+        .name("jsonnet".into())
+        // rsjsonnet recurses on the native stack (its own depth limit is 500 calls)
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || {
+            let result = evaluate(&job);
+            if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                RUNAWAY.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let _ = tx.send(result);
+        })
+        .map_err(|e| RenderError::io("starting a jsonnet evaluation", e))?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => {
+            // counted until the thread ends (it decrements when it sees the flag)
+            RUNAWAY.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            // it may have finished just now
+            if let Ok(result) = rx.try_recv() {
+                return result;
+            }
+            Err(place.manifest(
+                rel,
+                0,
+                0,
+                format!(
+                    "jsonnet: evaluation timed out after {} s",
+                    timeout.as_secs()
+                ),
+            ))
+        }
+    }
+}
+
+fn evaluate(job: &Job) -> Result<Vec<Value>, RenderError> {
+    let (options, path, rel) = (&job.options, job.path.as_path(), job.rel.as_str());
+    let jsonnet = options.jsonnet.clone().unwrap_or_default();
+    let fail =
+        |line: usize, col: usize, file: &str, msg: String| job.place.manifest(file, line, col, msg);
+    let mut search = vec![job.app_dir.clone()];
     for lib in jsonnet.libs.iter().flatten() {
-        let resolved = confine::resolve(input.repo_root, input.repo_root, lib)
-            .ok_or_else(|| input.place.outside("jsonnet library path", lib.clone()))?;
+        let resolved = confine::resolve(&job.repo_root, &job.repo_root, lib)
+            .ok_or_else(|| job.place.outside("jsonnet library path", lib.clone()))?;
         search.push(resolved);
     }
     let arena = Arena::new();
     let mut program = Program::new(&arena);
     let mut importer = Importer {
-        repo_root: input.repo_root,
+        repo_root: &job.repo_root,
         search,
         files: HashMap::new(),
         cache: HashMap::new(),
@@ -270,7 +350,7 @@ pub fn render_file(
         ext.retain(|(n, _, _)| n != &v.name);
         ext.push((
             v.name.clone(),
-            input.env.envsubst(&v.value),
+            job.env.envsubst(&v.value),
             v.code.unwrap_or(false),
         ));
     }
@@ -287,7 +367,7 @@ pub fn render_file(
     }
     let mut tlas = Vec::new();
     for v in jsonnet.tlas.iter().flatten() {
-        let value = input.env.envsubst(&v.value);
+        let value = job.env.envsubst(&v.value);
         let thunk = if v.code.unwrap_or(false) {
             importer
                 .load_snippet(&mut program, &format!("<tla:{}>", v.name), &value)
@@ -302,7 +382,7 @@ pub fn render_file(
         .map_err(|f| load_err(&importer, &program, f))?;
     let eval_err = |importer: &Importer<'_>, program: &Program<'_>, e: EvalError| {
         if let Some(refused) = &importer.refused {
-            return input.place.outside("jsonnet import", refused.clone());
+            return job.place.outside("jsonnet import", refused.clone());
         }
         let span = kind_span(&e.kind).or_else(|| {
             e.stack_trace.iter().find_map(|item| match item {
@@ -342,7 +422,7 @@ pub fn render_file(
     let json = program
         .manifest_json(&value, false)
         .map_err(|e| eval_err(&importer, &program, e))?;
-    let max = input.tools.limits.max_generated_bytes;
+    let max = job.max_bytes;
     if json.len() as u64 > max {
         return Err(fail(
             0,
