@@ -51,6 +51,8 @@ pub struct ClusterState {
     pending: Arc<Mutex<usize>>,
     synced_tx: watch::Sender<bool>,
     synced_rx: watch::Receiver<bool>,
+    /// When every watch had delivered its initial list (Argo CD's `lastCacheSyncTime`).
+    synced_at: RwLock<Option<chrono::DateTime<chrono::Utc>>>,
     changes: mpsc::UnboundedSender<String>,
     cancel: CancellationToken,
 }
@@ -74,6 +76,7 @@ impl ClusterState {
             pending: Arc::new(Mutex::new(0)),
             synced_tx,
             synced_rx,
+            synced_at: RwLock::new(None),
             changes,
             cancel,
         });
@@ -141,8 +144,22 @@ impl ClusterState {
     fn mark_synced_if_done(&self) {
         let done = self.pending.lock().map(|p| *p == 0).unwrap_or(false);
         if done {
+            if let Ok(mut at) = self.synced_at.write() {
+                *at = Some(chrono::Utc::now());
+            }
             let _ = self.synced_tx.send(true);
         }
+    }
+
+    /// When the cache last completed its lists of every watched kind (None while the first lists
+    /// are still running).
+    pub fn last_sync(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.synced_at.read().ok().and_then(|t| *t)
+    }
+
+    /// Number of resource kinds watched (Argo CD's `apisCount`).
+    pub fn apis_count(&self) -> usize {
+        self.watched.lock().map(|w| w.len()).unwrap_or(0)
     }
 
     fn notify(&self, apps: Vec<String>) {

@@ -174,6 +174,7 @@ impl Controller {
             };
             tasks.push(tokio::spawn(coordinator.run()));
         }
+        tasks.push(tokio::spawn(crate::info::publish(inner.clone())));
         tasks.push(tokio::spawn(watch_projects(inner.clone())));
         tasks.push(tokio::spawn(watch_settings(inner.clone())));
         tasks.push(tokio::spawn(watch_apps(inner.clone())));
@@ -220,7 +221,7 @@ impl Controller {
 
     /// Connection information of every destination cluster.
     pub fn clusters(&self) -> Vec<ClusterInfo> {
-        self.inner.clusters.info()
+        crate::info::with_app_counts(&self.inner, self.inner.clusters.info())
     }
 
     /// Servers of the clusters this replica handles now (all of them without sharding).

@@ -86,7 +86,7 @@ impl Ownership {
     }
 }
 
-fn lease_name(prefix: &str, key: &str) -> String {
+pub(crate) fn lease_name(prefix: &str, key: &str) -> String {
     let cleaned: String = key
         .chars()
         .map(|c| {

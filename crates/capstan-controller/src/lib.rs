@@ -15,6 +15,7 @@ mod credentials;
 mod deletion;
 mod error;
 pub mod exclusions;
+pub mod info;
 mod leases;
 mod manifests;
 mod operation;

@@ -32,6 +32,9 @@ pub struct ClusterTimings {
     pub connect_timeout: Duration,
     /// Delay before retrying a cluster that could not be reached.
     pub retry_delay: Duration,
+    /// Least time between two publications of a cluster's information (connection, cache
+    /// statistics) for the API server; an unchanged one is published again only every minute.
+    pub info_interval: Duration,
 }
 
 impl Default for ClusterTimings {
@@ -40,6 +43,7 @@ impl Default for ClusterTimings {
             probe_interval: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(60),
             retry_delay: Duration::from_secs(10),
+            info_interval: Duration::from_secs(10),
         }
     }
 }
@@ -73,6 +77,12 @@ pub struct ClusterInfo {
     pub server_version: String,
     /// Objects in the cache.
     pub cached_objects: usize,
+    /// Resource kinds watched.
+    pub apis_count: usize,
+    /// When the cache last completed the lists of every watched kind.
+    pub last_cache_sync: Option<chrono::DateTime<chrono::Utc>>,
+    /// Applications whose destination is this cluster.
+    pub applications_count: usize,
 }
 
 struct Entry {
@@ -113,6 +123,8 @@ pub(crate) struct ClusterRegistry {
     changes: mpsc::UnboundedSender<String>,
     cluster_events: mpsc::UnboundedSender<String>,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
+    /// `GET /version` of the control cluster (refreshed by the info publisher).
+    control_version: RwLock<String>,
     in_cluster_enabled: AtomicBool,
     secrets_listed: AtomicBool,
     ownership: Arc<Ownership>,
@@ -152,6 +164,7 @@ impl ClusterRegistry {
             changes: parts.changes,
             cluster_events: parts.cluster_events,
             entries: RwLock::new(HashMap::new()),
+            control_version: RwLock::new(String::new()),
             in_cluster_enabled: AtomicBool::new(parts.in_cluster_enabled),
             secrets_listed: AtomicBool::new(false),
             ownership: parts.ownership,
@@ -336,9 +349,34 @@ impl ClusterRegistry {
         out
     }
 
+    /// The control cluster's client (the in-cluster destination).
+    pub(crate) fn control(&self) -> &ClusterClient {
+        &self.control
+    }
+
+    /// Records the control cluster's version (shown for the in-cluster destination).
+    pub(crate) fn set_control_version(&self, version: String) {
+        if let Ok(mut v) = self.control_version.write() {
+            *v = version;
+        }
+    }
+
     /// Connection information of every cluster (the in-cluster one first when enabled).
     pub(crate) fn info(&self) -> Vec<ClusterInfo> {
         let mut out = Vec::new();
+        let control_version = self
+            .control_version
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        let stats = |state: Option<&Arc<ClusterState>>| match state {
+            Some(s) => (
+                s.cache.read().map(|c| c.len()).unwrap_or(0),
+                s.apis_count(),
+                s.last_sync(),
+            ),
+            None => (0, 0, None),
+        };
         let entries: Vec<Arc<Entry>> = self
             .entries
             .read()
@@ -346,16 +384,15 @@ impl ClusterRegistry {
             .unwrap_or_default();
         let control_registered = entries.iter().any(|e| self.is_control(&e.cluster.server));
         if self.in_cluster_enabled.load(Ordering::SeqCst) && !control_registered {
+            let (cached_objects, apis_count, last_cache_sync) = stats(Some(&self.control_state));
             out.push(ClusterInfo {
                 server: IN_CLUSTER_SERVER.to_string(),
                 name: capstan_settings::IN_CLUSTER_NAME.to_string(),
                 status: "Successful".into(),
-                cached_objects: self
-                    .control_state
-                    .cache
-                    .read()
-                    .map(|c| c.len())
-                    .unwrap_or(0),
+                server_version: control_version.clone(),
+                cached_objects,
+                apis_count,
+                last_cache_sync,
                 ..ClusterInfo::default()
             });
         }
@@ -370,15 +407,21 @@ impl ClusterRegistry {
                 Ok(Link::Down { message, state }) => ("Failed", message, state),
                 _ => ("Unknown", String::new(), None),
             };
+            let (cached_objects, apis_count, last_cache_sync) = stats(state.as_ref());
+            let mut server_version = entry.version.read().map(|v| v.clone()).unwrap_or_default();
+            if self.is_control(&entry.cluster.server) && server_version.is_empty() {
+                server_version = control_version.clone();
+            }
             out.push(ClusterInfo {
                 server: entry.cluster.server.clone(),
                 name: entry.cluster.name.clone(),
                 status: status.into(),
                 message,
-                server_version: entry.version.read().map(|v| v.clone()).unwrap_or_default(),
-                cached_objects: state
-                    .and_then(|s| s.cache.read().ok().map(|c| c.len()))
-                    .unwrap_or(0),
+                server_version,
+                cached_objects,
+                apis_count,
+                last_cache_sync,
+                applications_count: 0,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -137,6 +137,7 @@ async fn applications_deploy_to_their_clusters_and_survive_a_cluster_outage() {
             probe_interval: Duration::from_millis(300),
             connect_timeout: Duration::from_secs(20),
             retry_delay: Duration::from_millis(300),
+            ..ClusterTimings::default()
         },
         ..ControllerConfig::default()
     };

@@ -269,3 +269,85 @@ impl Connections {
         state
     }
 }
+
+/// Published information older than this is not trusted (its controller replica may be gone).
+pub const PUBLISHED_STALE_AFTER: Duration = Duration::from_secs(180);
+
+/// What the controller replica owning a cluster published about it (Argo CD's `ClusterInfo`),
+/// read from the ConfigMaps labelled `capstan.dev/cluster-info` in the control namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedInfo {
+    /// `connectionState`, `serverVersion`, `cacheInfo`, `applicationsCount`.
+    pub info: Value,
+    /// When it was written.
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl PublishedInfo {
+    /// Written recently enough to be shown.
+    pub fn is_fresh(&self) -> bool {
+        self.updated_at.is_some_and(|t| {
+            chrono::Utc::now().signed_duration_since(t).num_seconds()
+                < i64::try_from(PUBLISHED_STALE_AFTER.as_secs()).unwrap_or(i64::MAX)
+        })
+    }
+
+    /// The published connection state.
+    pub fn connection(&self) -> ConnectionState {
+        let text = |p: &str| {
+            self.info
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let status = match text("/connectionState/status").as_str() {
+            "Successful" => "Successful",
+            "Failed" => "Failed",
+            _ => "Unknown",
+        };
+        let version = text("/serverVersion");
+        ConnectionState {
+            status,
+            message: text("/connectionState/message"),
+            attempted_at: text("/connectionState/attemptedAt"),
+            server_version: (!version.is_empty()).then_some(version),
+        }
+    }
+}
+
+/// Reads one published-information ConfigMap: (server, information).
+pub fn parse_published(cm: &Value) -> Option<(String, PublishedInfo)> {
+    let data = cm.get("data")?;
+    let server = data
+        .get("server")?
+        .as_str()?
+        .trim_end_matches('/')
+        .to_string();
+    let info: Value = serde_json::from_str(data.get("info")?.as_str()?).ok()?;
+    let updated_at = data
+        .get("updatedAt")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    Some((server, PublishedInfo { info, updated_at }))
+}
+
+/// Every cluster's published information, by server URL (without a trailing slash).
+pub async fn published_cluster_info(
+    client: &ClusterClient,
+    config_maps: &capstan_kube::ResourceType,
+    namespace: &str,
+) -> HashMap<String, PublishedInfo> {
+    let selector = format!("{}=true", capstan_controller::info::INFO_LABEL);
+    match client
+        .list(config_maps, Some(namespace), Some(&selector))
+        .await
+    {
+        Ok((items, _)) => items.iter().filter_map(parse_published).collect(),
+        Err(err) => {
+            tracing::warn!(%err, "reading the controller's cluster information failed");
+            HashMap::new()
+        }
+    }
+}

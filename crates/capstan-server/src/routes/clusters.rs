@@ -1,6 +1,8 @@
 //! `/api/v1/clusters`: cluster Secrets (and the in-cluster destination). Bearer tokens, passwords and
 //! keys are written but never returned.
 
+mod rotate;
+
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use capstan_settings::Cluster;
@@ -9,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::session::Auth;
 use crate::body::JsonBody;
-use crate::connection::ConnectionState;
+use crate::connection::{ConnectionState, PublishedInfo};
 use crate::error::{ApiError, ApiResult};
 use crate::rbac;
 use crate::routes::repositories::{same_url, secret_name};
@@ -23,8 +25,23 @@ fn rbac_object(c: &Cluster) -> String {
     }
 }
 
-fn public(c: &Cluster, connection: &ConnectionState) -> Value {
+/// Argo CD's Cluster, with `info` (`ClusterInfo`) from the controller's published information
+/// (cache statistics, application count) and the connection state.
+fn public(c: &Cluster, connection: &ConnectionState, published: Option<&PublishedInfo>) -> Value {
     let version = connection.server_version.clone().unwrap_or_default();
+    let mut info = json!({
+        "connectionState": connection.to_json(),
+        "serverVersion": version,
+        "applicationsCount": 0,
+    });
+    if let Some(p) = published {
+        if let Some(cache) = p.info.get("cacheInfo") {
+            info["cacheInfo"] = cache.clone();
+        }
+        if let Some(n) = p.info.get("applicationsCount") {
+            info["applicationsCount"] = n.clone();
+        }
+    }
     json!({
         "server": c.server,
         "name": c.name,
@@ -40,7 +57,7 @@ fn public(c: &Cluster, connection: &ConnectionState) -> Value {
         },
         "connectionState": connection.to_json(),
         "serverVersion": version,
-        "info": {"connectionState": connection.to_json(), "serverVersion": version},
+        "info": info,
     })
 }
 
@@ -75,7 +92,34 @@ async fn connection(state: &AppState, c: &Cluster, refresh: bool) -> ConnectionS
     state.connections.cluster(c, &state.client, refresh).await
 }
 
-/// `GET /api/v1/clusters`: each with its connection state (`GET /version` with its credentials,
+async fn published(state: &AppState) -> std::collections::HashMap<String, PublishedInfo> {
+    crate::connection::published_cluster_info(
+        &state.client,
+        &state.types.config_map,
+        &state.config.namespace,
+    )
+    .await
+}
+
+/// A cluster as shown: the controller's recent information when there is some (connection state,
+/// version, cache statistics), otherwise the API server's own connection test.
+async fn shown(
+    state: &AppState,
+    c: &Cluster,
+    published: &std::collections::HashMap<String, PublishedInfo>,
+    refresh: bool,
+) -> Value {
+    let info = published
+        .get(c.server.trim_end_matches('/'))
+        .filter(|p| p.is_fresh());
+    match info {
+        Some(p) if !refresh => public(c, &p.connection(), Some(p)),
+        _ => public(c, &connection(state, c, refresh).await, info),
+    }
+}
+
+/// `GET /api/v1/clusters`: each with its connection state and cache statistics as the controller
+/// published them, or, without those, its own test (`GET /version` with the cluster's credentials,
 /// reused for a minute).
 pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
     let mut visible = Vec::new();
@@ -84,13 +128,10 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Jso
             visible.push(c);
         }
     }
-    let states =
-        futures::future::join_all(visible.iter().map(|c| connection(&state, c, false))).await;
-    let items: Vec<Value> = visible
-        .iter()
-        .zip(&states)
-        .map(|(c, s)| public(c, s))
-        .collect();
+    let published = published(&state).await;
+    let items: Vec<Value> =
+        futures::future::join_all(visible.iter().map(|c| shown(&state, c, &published, false)))
+            .await;
     Ok(Json(json!({"metadata": {}, "items": items})))
 }
 
@@ -117,8 +158,8 @@ pub async fn get_one(
     rbac::enforce(&state, &p, "clusters", "get", &rbac_object(&c)).await?;
     let refresh =
         query_one(&query_pairs(query.as_deref()), "forceRefresh").as_deref() == Some("true");
-    let connection = connection(&state, &c, refresh).await;
-    Ok(Json(public(&c, &connection)))
+    let published = published(&state).await;
+    Ok(Json(shown(&state, &c, &published, refresh).await))
 }
 
 /// `POST /api/v1/clusters?upsert=`: body is Argo CD's Cluster (`server`, `name`, `config`,
@@ -204,7 +245,7 @@ pub async fn create(
     };
     let c = Cluster::from_secret(&stored).map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
     let connection = connection(&state, &c, true).await;
-    Ok(Json(public(&c, &connection)))
+    Ok(Json(public(&c, &connection, None)))
 }
 
 /// `DELETE /api/v1/clusters/{server}`.
@@ -231,5 +272,24 @@ pub async fn delete(
             &Default::default(),
         )
         .await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/clusters/{server}/rotate-auth` (the only POST under a cluster's path).
+pub async fn post_action(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let Some(server) = path.strip_suffix("/rotate-auth") else {
+        return Err(ApiError::NotFound(format!(
+            "no such cluster action: {path}"
+        )));
+    };
+    let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
+    let c = find(&state, server, id_type.as_deref()).await?;
+    rbac::enforce(&state, &p, "clusters", "update", &rbac_object(&c)).await?;
+    rotate::rotate(&state, &c).await?;
     Ok(Json(json!({})))
 }

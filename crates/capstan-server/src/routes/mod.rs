@@ -173,7 +173,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/clusters/{*server}",
-            get(clusters::get_one).delete(clusters::delete),
+            get(clusters::get_one)
+                .delete(clusters::delete)
+                .post(clusters::post_action),
         )
         .route(
             "/api/webhook",

@@ -1,11 +1,15 @@
-//! `capstan cluster add | get | list | rm`: destination clusters (cluster Secrets). `add` takes the
-//! server and credentials of a kubeconfig context as they are (argocd instead installs a
-//! ServiceAccount in the cluster and uses its token).
+//! `capstan cluster add | get | list | rm | rotate-auth`: destination clusters (cluster Secrets).
+//! `add` takes the server and credentials of a kubeconfig context as they are, or with
+//! `--service-account` installs a ServiceAccount in the cluster and stores its token, as
+//! `argocd cluster add` does (see `service_account`).
+
+mod service_account;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow};
 use serde_json::{Value, json};
 
 use super::client_args::ClientArgs;
@@ -46,6 +50,16 @@ pub enum ClusterCommand {
         /// Replace an existing cluster.
         #[arg(long)]
         upsert: bool,
+        /// Authenticate with a ServiceAccount token instead of the context's credentials. Without
+        /// a value, the "argocd-manager" ServiceAccount is created with a ClusterRole (or, with
+        /// --namespace, Roles in those namespaces) and binding; with a name, that existing
+        /// ServiceAccount is used. Either way a long-lived token Secret is created and its token
+        /// stored.
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        service_account: Option<String>,
+        /// Namespace of the ServiceAccount.
+        #[arg(long, default_value = "kube-system")]
+        system_namespace: String,
     },
     /// Show one cluster by server URL or name.
     ///
@@ -65,85 +79,37 @@ pub enum ClusterCommand {
         #[arg(required = true, value_name = "SERVER")]
         clusters: Vec<String>,
     },
-}
-
-fn named<'a>(doc: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
-    doc.get(list)?
-        .as_array()?
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+    /// Replace the ServiceAccount token of a cluster added with --service-account: a new token
+    /// Secret is created, the cluster Secret updated, and the old token Secret deleted (the old
+    /// token stops working).
+    ///
+    /// Example: `capstan cluster rotate-auth https://staging.example.com:6443`
+    RotateAuth {
+        #[arg(value_name = "SERVER")]
+        cluster: String,
+    },
 }
 
 /// The Argo CD Cluster body for a kubeconfig context.
 pub fn cluster_from_kubeconfig(path: &Path, context: &str) -> anyhow::Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let docs = capstan_yaml::parse_stream(&text).map_err(|e| anyhow!("{}:{e}", path.display()))?;
-    let doc = docs
-        .into_iter()
-        .next()
-        .map(|d| d.value)
-        .ok_or_else(|| anyhow!("{}: empty kubeconfig", path.display()))?;
-    let ctx = named(&doc, "contexts", context)
-        .ok_or_else(|| anyhow!("{}: no context named {context:?}", path.display()))?;
-    let cluster_name = s(ctx, "/context/cluster");
-    let user_name = s(ctx, "/context/user");
-    let cluster = named(&doc, "clusters", cluster_name)
-        .and_then(|c| c.get("cluster"))
-        .ok_or_else(|| anyhow!("{}: no cluster named {cluster_name:?}", path.display()))?;
-    let empty = json!({});
-    let user = named(&doc, "users", user_name)
-        .and_then(|u| u.get("user"))
-        .unwrap_or(&empty);
-    for (obj, key) in [
-        (cluster, "certificate-authority"),
-        (user, "client-certificate"),
-        (user, "client-key"),
-    ] {
-        if obj.get(key).is_some() {
-            bail!(
-                "{}: {key} is a file path; embed it first with `kubectl config view --flatten --minify --context {context} > flat.kubeconfig`",
-                path.display()
-            );
-        }
-    }
-    let mut tls = json!({
-        "insecure": cluster.get("insecure-skip-tls-verify").and_then(Value::as_bool).unwrap_or(false),
-    });
-    for (from, obj, to) in [
-        ("certificate-authority-data", cluster, "caData"),
-        ("client-certificate-data", user, "certData"),
-        ("client-key-data", user, "keyData"),
-    ] {
-        if let Some(v) = obj.get(from).and_then(Value::as_str) {
-            tls[to] = json!(v);
-        }
-    }
-    if let Some(sn) = cluster.get("tls-server-name").and_then(Value::as_str) {
-        tls["serverName"] = json!(sn);
-    }
-    let mut config = json!({"tlsClientConfig": tls});
-    if let Some(t) = user.get("token").and_then(Value::as_str) {
-        config["bearerToken"] = json!(t);
-    }
-    if let Some(u) = user.get("username").and_then(Value::as_str) {
-        config["username"] = json!(u);
-        config["password"] = json!(s(user, "/password"));
-    }
-    let server = s(cluster, "/server");
-    if server.is_empty() {
-        bail!("{}: cluster {cluster_name:?} has no server", path.display());
-    }
-    Ok(json!({"server": server, "name": context, "config": config}))
+    Ok(capstan_settings::cluster_from_kubeconfig(
+        &text,
+        &path.display().to_string(),
+        context,
+    )?)
 }
 
-/// The `cluster list` table.
+/// The `cluster list` table; `wide` adds the namespaces and the controller's cache statistics
+/// (Argo CD's ClusterInfo: applications, API kinds, cached resources, last full cache sync).
 pub fn table(clusters: &[Value], wide: bool) -> Table {
     let mut header = vec!["SERVER", "NAME", "VERSION", "STATUS", "MESSAGE", "PROJECT"];
     if wide {
-        header.push("NAMESPACES");
+        header.extend(["NAMESPACES", "APPS", "APIS", "RESOURCES", "LAST SYNC"]);
     }
     let mut t = Table::new(&header);
+    let number = |c: &Value, p: &str| c.pointer(p).and_then(Value::as_i64).map(|n| n.to_string());
     for c in clusters {
         let mut row = vec![
             s(c, "/server").to_string(),
@@ -166,6 +132,18 @@ pub fn table(clusters: &[Value], wide: bool) -> Table {
             } else {
                 ns.join(",")
             });
+            let cache = c.pointer("/info/cacheInfo").is_some();
+            row.push(number(c, "/info/applicationsCount").unwrap_or_default());
+            for p in [
+                "/info/cacheInfo/apisCount",
+                "/info/cacheInfo/resourcesCount",
+            ] {
+                // counts are only known from a controller's cache
+                row.push(
+                    number(c, p).unwrap_or_else(|| if cache { "0".into() } else { String::new() }),
+                );
+            }
+            row.push(s(c, "/info/cacheInfo/lastCacheSyncTime").to_string());
         }
         t.row(row);
     }
@@ -184,6 +162,40 @@ fn default_kubeconfig() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".kube").join("config"))
 }
 
+/// Connects to the kubeconfig context and installs the ServiceAccount; returns its token.
+fn install_service_account(
+    kubeconfig: &Path,
+    context: &str,
+    system_namespace: &str,
+    existing: Option<&str>,
+    namespaces: &[String],
+) -> anyhow::Result<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let client = capstan_kube::ClusterClient::from_kubeconfig(
+            kubeconfig,
+            Some(context),
+            capstan_kube::ConnectOptions {
+                field_manager: "capstan-cluster-add".into(),
+                timeout: Duration::from_secs(30),
+                ..capstan_kube::ConnectOptions::default()
+            },
+        )
+        .await?;
+        service_account::install(
+            &client,
+            system_namespace,
+            existing,
+            namespaces,
+            service_account::TOKEN_TIMEOUT,
+        )
+        .await
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = args.client.format();
     match args.command {
@@ -194,12 +206,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             project,
             namespaces,
             upsert,
+            service_account,
+            system_namespace,
         } => {
             let path = match kubeconfig {
                 Some(p) => p,
                 None => default_kubeconfig()?,
             };
             let mut body = cluster_from_kubeconfig(&path, &context)?;
+            if let Some(sa) = service_account {
+                let existing = Some(sa.as_str()).filter(|s| !s.is_empty());
+                let token = install_service_account(
+                    &path,
+                    &context,
+                    &system_namespace,
+                    existing,
+                    &namespaces,
+                )?;
+                body = service_account::with_token(body, &token);
+            }
             if let Some(n) = name {
                 body["name"] = json!(n);
             }
@@ -225,6 +250,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if !print_machine(&Value::Array(list.clone()), &names, format) {
                 print!("{}", table(&list, format == Format::Wide).render(colour()));
             }
+        }
+        ClusterCommand::RotateAuth { cluster: server } => {
+            let client = args.client.client()?;
+            client.post(
+                &format!(
+                    "/api/v1/clusters/{}/rotate-auth",
+                    capstan_client::api::escape(&server)
+                ),
+                &json!({}),
+            )?;
+            println!("Cluster '{server}' rotated auth");
         }
         ClusterCommand::Rm { clusters: servers } => {
             let client = args.client.client()?;

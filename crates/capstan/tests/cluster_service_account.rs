@@ -1,0 +1,444 @@
+//! `capstan cluster add --service-account`, `cluster rotate-auth` and the per-cluster cache
+//! statistics, end to end: a destination `capstan apiserver` serving TLS with token authentication,
+//! the CLI installing the argocd-manager ServiceAccount there, an application synced to it with the
+//! ServiceAccount's token, the controller's cluster information shown by `cluster get/list`, and a
+//! rotation after which the old token is refused (401) and the new one works.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use capstan_controller::{ClusterTimings, Controller, ControllerConfig, RepoGenerator};
+use capstan_kube::{ClusterClient, ConnectOptions, KubeError};
+use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
+use capstan_server::{Listen, ServerConfig};
+use capstan_settings::{Cluster as ClusterSettings, ClusterConfig, TlsClientConfig};
+use capstan_testkit::{Cluster, GitRepo, application, health, sync_status};
+use serde_json::{Value, json};
+
+const ADMIN_TOKEN: &str = "dest-admin-token";
+
+struct Cli {
+    config_dir: PathBuf,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Cli {
+    async fn run(&self, args: &[&str]) -> Out {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", &self.config_dir)
+            .env_remove("CAPSTAN_SERVER")
+            .env_remove("CAPSTAN_AUTH_TOKEN")
+            .env("CAPSTAN_LOG", "error")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("capstan runs");
+        let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("capstan {args:?} did not finish within 120 s"))
+            .expect("capstan output");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert_eq!(
+            out.code, 0,
+            "capstan {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
+        out.stdout
+    }
+}
+
+/// A client for the destination with `token` and the CA.
+fn client_with(server: &str, ca: &str, token: &str) -> ClusterClient {
+    let cluster = ClusterSettings {
+        name: "dest".into(),
+        server: server.into(),
+        config: ClusterConfig {
+            bearer_token: Some(token.into()),
+            tls_client_config: TlsClientConfig {
+                ca_data: Some(ca.into()),
+                ..TlsClientConfig::default()
+            },
+            ..ClusterConfig::default()
+        },
+        ..ClusterSettings::default()
+    };
+    ClusterClient::from_cluster(&cluster, ConnectOptions::default()).unwrap()
+}
+
+/// Lists namespaces with `client`: Ok, or the HTTP status of the refusal.
+async fn list_namespaces(client: &ClusterClient) -> Result<usize, u16> {
+    let rt = match client.resolve("v1", "Namespace").await {
+        Ok(rt) => rt,
+        Err(KubeError::Api { code, .. }) => return Err(code),
+        Err(e) => {
+            let text = e.to_string();
+            return Err(if text.contains("401") || text.contains("Unauthorized") {
+                401
+            } else {
+                panic!("unexpected error: {text}")
+            });
+        }
+    };
+    match client.list(&rt, None, None).await {
+        Ok((items, _)) => Ok(items.len()),
+        Err(KubeError::Api { code, .. }) => Err(code),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+/// The config JSON of the destination's cluster Secret in the control plane.
+async fn cluster_config(control: &Cluster) -> Value {
+    let (secrets, _) = control
+        .client
+        .list(
+            &control.client.resolve("v1", "Secret").await.unwrap(),
+            Some("argocd"),
+            Some("argocd.argoproj.io/secret-type=cluster"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(secrets.len(), 1, "one cluster Secret: {secrets:?}");
+    let data = capstan_settings::secret_data(&secrets[0]).unwrap();
+    serde_json::from_str(&data["config"]).unwrap()
+}
+
+async fn dest_secret(client: &ClusterClient, name: &str) -> Option<Value> {
+    let rt = client.resolve("v1", "Secret").await.unwrap();
+    client.get(&rt, Some("kube-system"), name).await.unwrap()
+}
+
+fn cm(value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  value: {value}\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_account_cluster_add_rotate_and_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let control = Cluster::start(&dir.path().join("control"), Duration::from_millis(100)).await;
+    let mut config =
+        capstan_apiserver::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("dest"));
+    config.tls = true;
+    config.token = Some(ADMIN_TOKEN.into());
+    let dest = capstan_apiserver::start(config).await.unwrap();
+    let server = dest.url();
+    // the kubeconfig's CA data (base64 PEM), as `cluster add` stores it
+    let ca = std::fs::read_to_string(&dest.kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
+        .expect("the TLS kubeconfig has CA data")
+        .to_string();
+    let admin = client_with(&server, &ca, ADMIN_TOKEN);
+
+    let repo = GitRepo::init(&dir.path().join("repo"));
+    repo.commit(&[("cm/probe.yaml", &cm("one"))], &[]);
+    let service = RepoService::new(
+        ServiceSettings::new(dir.path().join("repo-server")),
+        Arc::new(SecretCredentials::default()),
+    )
+    .unwrap();
+    let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
+    let api = capstan_server::start(
+        Listen {
+            api: "127.0.0.1:0".parse().unwrap(),
+            metrics: None,
+            tls: None,
+        },
+        control.client.clone(),
+        ServerConfig {
+            namespace: "argocd".into(),
+            ..ServerConfig::default()
+        },
+        None,
+    )
+    .await
+    .expect("API server starts");
+    let controller = Controller::start(
+        ControllerConfig {
+            wave_delay: Duration::from_millis(200),
+            poll_interval: Duration::from_millis(200),
+            cluster_timings: ClusterTimings {
+                probe_interval: Duration::from_millis(500),
+                retry_delay: Duration::from_millis(500),
+                info_interval: Duration::from_millis(500),
+                ..ClusterTimings::default()
+            },
+            ..ControllerConfig::default()
+        },
+        control.client.clone(),
+        generator,
+    )
+    .await
+    .unwrap();
+
+    let cli = Cli {
+        config_dir: dir.path().join("config"),
+    };
+    let control_kubeconfig = control.apiserver.kubeconfig.display().to_string();
+    let password = cli
+        .ok(&[
+            "admin",
+            "initial-password",
+            "--kubeconfig",
+            &control_kubeconfig,
+        ])
+        .await
+        .trim()
+        .to_string();
+    let address = api.url().trim_start_matches("http://").to_string();
+    cli.ok(&[
+        "login",
+        &address,
+        "--plaintext",
+        "--username",
+        "admin",
+        "--password",
+        &password,
+    ])
+    .await;
+
+    // cluster add --service-account: ServiceAccount, ClusterRole, binding and token Secret in the
+    // destination; the cluster Secret holds the ServiceAccount's token and the kubeconfig's CA
+    let dest_kubeconfig = dest.kubeconfig.display().to_string();
+    let out = cli
+        .run(&[
+            "cluster",
+            "add",
+            "capstan",
+            "--kubeconfig",
+            &dest_kubeconfig,
+            "--name",
+            "dest",
+            "--service-account",
+        ])
+        .await;
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(out.stdout.trim(), format!("Cluster '{server}' added"));
+    assert!(
+        out.stderr
+            .contains("Created bearer token secret \"argocd-manager-long-lived-token\""),
+        "{}",
+        out.stderr
+    );
+    for (api_version, kind, ns, name) in [
+        (
+            "v1",
+            "ServiceAccount",
+            Some("kube-system"),
+            "argocd-manager",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            None,
+            "argocd-manager-role",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            None,
+            "argocd-manager-role-binding",
+        ),
+    ] {
+        let rt = admin.resolve(api_version, kind).await.unwrap();
+        let obj = admin.get(&rt, ns, name).await.unwrap();
+        assert!(obj.is_some(), "{kind} {name} was not created");
+    }
+    let role = admin
+        .get(
+            &admin
+                .resolve("rbac.authorization.k8s.io/v1", "ClusterRole")
+                .await
+                .unwrap(),
+            None,
+            "argocd-manager-role",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(role["rules"][0]["verbs"], json!(["*"]));
+    let secret = dest_secret(&admin, "argocd-manager-long-lived-token")
+        .await
+        .expect("token Secret");
+    assert_eq!(secret["type"], "kubernetes.io/service-account-token");
+    let first_token = capstan_settings::secret_data(&secret).unwrap()["token"].clone();
+    let stored = cluster_config(&control).await;
+    assert_eq!(stored["bearerToken"], first_token.as_str());
+    assert_eq!(stored["tlsClientConfig"]["caData"], ca.as_str());
+    assert_ne!(first_token, ADMIN_TOKEN);
+    assert_eq!(
+        list_namespaces(&client_with(&server, &ca, &first_token)).await,
+        Ok(4),
+        "the ServiceAccount token authenticates"
+    );
+
+    // an application to that cluster syncs through the ServiceAccount's token
+    let mut app = application(
+        "to-dest",
+        &repo.url(),
+        "cm",
+        "default",
+        json!({"automated": {"prune": true}}),
+    );
+    app["spec"]["destination"]["server"] = json!(server);
+    control.apply(&app).await;
+    control
+        .wait_app("to-dest", Duration::from_secs(90), |a| {
+            sync_status(a) == "Synced" && health(a) == "Healthy"
+        })
+        .await;
+    let cm_rt = admin.resolve("v1", "ConfigMap").await.unwrap();
+    let probe = admin.get(&cm_rt, Some("default"), "probe").await.unwrap();
+    assert_eq!(probe.unwrap()["data"]["value"], "one");
+
+    // the controller's cache statistics, through the API and the CLI
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let shown = loop {
+        let c: Value =
+            serde_json::from_str(&cli.ok(&["cluster", "get", &server, "-o", "json"]).await)
+                .unwrap();
+        if c.pointer("/info/applicationsCount") == Some(&json!(1)) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "no cluster statistics: {c}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let info = &shown["info"];
+    assert_eq!(info["connectionState"]["status"], "Successful", "{shown}");
+    assert_eq!(info["serverVersion"], "v1.32.0-capstan", "{shown}");
+    assert!(
+        info["cacheInfo"]["resourcesCount"].as_u64().unwrap() > 0,
+        "{shown}"
+    );
+    assert!(
+        info["cacheInfo"]["apisCount"].as_u64().unwrap() > 10,
+        "{shown}"
+    );
+    let synced = info["cacheInfo"]["lastCacheSyncTime"].as_str().unwrap();
+    assert!(
+        synced.len() == 20 && synced.as_bytes()[10] == b'T' && synced.ends_with('Z'),
+        "an RFC 3339 time: {shown}"
+    );
+    let list: Value =
+        serde_json::from_str(&cli.ok(&["cluster", "list", "-o", "json"]).await).unwrap();
+    let in_cluster = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["server"] == "https://kubernetes.default.svc")
+        .expect("in-cluster listed");
+    assert!(
+        in_cluster["info"]["cacheInfo"]["resourcesCount"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{in_cluster}"
+    );
+    let wide = cli.ok(&["cluster", "list", "-o", "wide"]).await;
+    let header = wide.lines().next().unwrap();
+    assert!(
+        header.contains("APPS") && header.contains("RESOURCES") && header.contains("LAST SYNC"),
+        "{wide}"
+    );
+    let row = wide
+        .lines()
+        .find(|l| l.starts_with(&server))
+        .unwrap_or_else(|| panic!("{wide}"));
+    assert!(row.contains("Successful") && row.contains(synced), "{wide}");
+
+    // rotate-auth: a new token Secret, the cluster Secret updated, the old token refused
+    let out = cli.ok(&["cluster", "rotate-auth", &server]).await;
+    assert_eq!(out.trim(), format!("Cluster '{server}' rotated auth"));
+    let rotated = cluster_config(&control).await;
+    let new_token = rotated["bearerToken"].as_str().unwrap().to_string();
+    assert_ne!(new_token, first_token);
+    assert_eq!(rotated["tlsClientConfig"]["caData"], ca.as_str());
+    assert!(
+        dest_secret(&admin, "argocd-manager-long-lived-token")
+            .await
+            .is_none(),
+        "the old token Secret is deleted"
+    );
+    assert_eq!(
+        list_namespaces(&client_with(&server, &ca, &first_token)).await,
+        Err(401),
+        "the old token is refused"
+    );
+    assert_eq!(
+        list_namespaces(&client_with(&server, &ca, &new_token)).await,
+        Ok(4),
+        "the new token works"
+    );
+    let sa = admin
+        .get(
+            &admin.resolve("v1", "ServiceAccount").await.unwrap(),
+            Some("kube-system"),
+            "argocd-manager",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = sa["secrets"][0]["name"].as_str().unwrap();
+    assert!(listed.starts_with("argocd-manager-long-lived-"), "{sa}");
+    // the controller reconnects with the new token and keeps syncing
+    repo.commit(&[("cm/probe.yaml", &cm("two"))], &[]);
+    control
+        .patch_app(
+            "to-dest",
+            &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
+        )
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let value = admin
+            .get(&cm_rt, Some("default"), "probe")
+            .await
+            .unwrap()
+            .and_then(|c| c.pointer("/data/value").cloned());
+        if value == Some(json!("two")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new commit never arrived: {value:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // a cluster not added with a service account: a clear error
+    let out = cli
+        .run(&["cluster", "rotate-auth", "https://kubernetes.default.svc"])
+        .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("does not use bearer token authentication"),
+        "{}",
+        out.stderr
+    );
+
+    api.stop().await;
+    controller.shutdown().await;
+    dest.stop().await;
+    control.apiserver.stop().await;
+}
