@@ -230,6 +230,36 @@ async fn main() {
         .await,
     );
     report(
+        "GET /applications/big?view=graph (SVG)",
+        &timed(
+            &http,
+            &format!("{url}/applications/big?view=graph"),
+            &cookie,
+            5,
+        )
+        .await,
+    );
+    report(
+        "GET /applications/big?view=graph&group=kind",
+        &timed(
+            &http,
+            &format!("{url}/applications/big?view=graph&group=kind"),
+            &cookie,
+            5,
+        )
+        .await,
+    );
+    report(
+        "GET /applications/big?group=kind (sections)",
+        &timed(
+            &http,
+            &format!("{url}/applications/big?group=kind"),
+            &cookie,
+            5,
+        )
+        .await,
+    );
+    report(
         "GET /applications/big?view=list",
         &timed(
             &http,
@@ -240,24 +270,67 @@ async fn main() {
         .await,
     );
 
-    // the pure part: building and rendering the tree from the resource-tree JSON
+    // the pure part: building and rendering the tree from the resource-tree JSON, flat (ConfigMaps)
+    // and as workloads (Deployment -> ReplicaSet -> 3 Pods, 5 nodes each)
     let nodes: Vec<Value> = (0..resources)
         .map(|i| {
             json!({"group": "", "version": "v1", "kind": "ConfigMap", "namespace": "default",
             "name": format!("cm-{i:04}"), "uid": format!("u{i}"), "health": {"status": "Healthy"}})
         })
         .collect();
-    let tree_json = json!({"nodes": nodes});
+    let flat_json = json!({"nodes": nodes});
+    let mut workload_nodes = Vec::new();
+    for d in 0..resources / 5 {
+        workload_nodes.push(json!({"group": "apps", "kind": "Deployment", "namespace": "default",
+            "name": format!("web-{d:04}"), "uid": format!("d{d}"), "health": {"status": "Healthy"}}));
+        workload_nodes.push(json!({"group": "apps", "kind": "ReplicaSet", "namespace": "default",
+            "name": format!("web-{d:04}-1"), "uid": format!("r{d}"), "parentRefs": [{"uid": format!("d{d}")}],
+            "health": {"status": "Healthy"}}));
+        for p in 0..3 {
+            workload_nodes.push(json!({"kind": "Pod", "namespace": "default",
+                "name": format!("web-{d:04}-1-{p}"), "uid": format!("p{d}-{p}"),
+                "parentRefs": [{"uid": format!("r{d}")}], "health": {"status": "Healthy"}}));
+        }
+    }
+    let workload_json = json!({"nodes": workload_nodes});
     let app = cluster.app("big").await;
+    for (label, tree_json, query) in [
+        ("flat, tree view", &flat_json, "view=tree"),
+        ("flat, graph view", &flat_json, "view=graph"),
+        ("workloads, tree view", &workload_json, "view=tree"),
+        ("workloads, graph view", &workload_json, "view=graph"),
+        (
+            "workloads, graph grouped by kind",
+            &workload_json,
+            "view=graph&group=kind",
+        ),
+        (
+            "workloads, list grouped by parent",
+            &workload_json,
+            "view=list&group=parent",
+        ),
+    ] {
+        pure_render(&app, tree_json, query, label, resources);
+    }
+    if std::env::var_os("BENCH_UI_BROWSER").is_some() {
+        browser(&url, &cookie);
+    }
+    server.stop().await;
+    cluster.apiserver.stop().await;
+}
+
+/// Build + render of the application page in-process (no HTTP, no cluster).
+fn pure_render(app: &Value, tree_json: &Value, query: &str, label: &str, resources: usize) {
     let mut times = Vec::new();
+    let mut size = 0;
     for _ in 0..20 {
         let started = Instant::now();
-        let tree = capstan_ui::tree::build(&tree_json, &app["status"]["resources"]);
+        let tree = capstan_ui::tree::build(tree_json, &app["status"]["resources"]);
         let view = capstan_ui::pages::app::AppView {
             user: "admin".into(),
-            app: capstan_ui::model::AppDetail::from_json(&app),
+            app: capstan_ui::model::AppDetail::from_json(app),
             tree,
-            filter: capstan_ui::tree::TreeFilter::parse("view=tree"),
+            filter: capstan_ui::tree::TreeFilter::parse(query),
             tree_error: None,
             perms: capstan_ui::pages::app::AppPerms {
                 sync: capstan_ui::pages::Perm::yes(),
@@ -270,15 +343,54 @@ async fn main() {
             params: Vec::new(),
         };
         let html = capstan_ui::pages::app::render(&view);
-        assert!(html.len() > resources * 100);
+        assert!(html.len() > resources * 50, "{label}");
+        size = html.len();
         times.push(started.elapsed());
     }
     times.sort();
     println!(
-        "capstan-ui build + render of the {resources}-node tree page: p50 {:?}, max {:?}",
+        "capstan-ui build + render, {resources} nodes, {label}: p50 {:?}, max {:?} ({} KiB)",
         percentile(&times, 0.5),
-        times.last().unwrap()
+        times.last().unwrap(),
+        size / 1024
     );
-    server.stop().await;
-    cluster.apiserver.stop().await;
+}
+
+/// The pages in headless Chromium (Playwright for Python, Debian's chromium): time to the load
+/// event, DOM size, and how long the page takes to answer (a filter typed, a scroll to the end,
+/// each measured to the next painted frame).
+fn browser(url: &str, cookie: &str) {
+    let (name, value) = cookie.split_once('=').unwrap();
+    let script = r#"
+import sys, json
+from playwright.sync_api import sync_playwright
+url, name, value = sys.argv[1], sys.argv[2], sys.argv[3]
+with sync_playwright() as pw:
+    b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"])
+    ctx = b.new_context(viewport={"width": 1280, "height": 900})
+    ctx.add_cookies([{"name": name, "value": value, "url": url}])
+    page = ctx.new_page()
+    for q in ["view=tree", "view=list", "view=graph", "view=graph&group=kind", "group=kind"]:
+        loads = []
+        for _ in range(3):
+            page.goto(url + "/applications/big?" + q, wait_until="load")
+            loads.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
+        nodes = page.evaluate("document.getElementsByTagName('*').length")
+        scroll = page.evaluate("""() => new Promise(r => { const t = performance.now();
+            window.scrollTo(0, document.body.scrollHeight);
+            const g = document.querySelector('.graph-scroll'); if (g) g.scrollTop = g.scrollHeight;
+            requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now() - t))); })""")
+        typed = page.evaluate("""() => new Promise(r => { const t = performance.now();
+            const q = document.getElementById('tree-q'); q.value = 'cm-14'; q.dispatchEvent(new Event('input', {bubbles: true}));
+            requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now() - t))); })""")
+        loads.sort()
+        print(f"chromium /applications/big?{q}: load event {loads[1]:.0f} ms (median of 3), {nodes} DOM elements, scroll to end {scroll:.0f} ms, typing in the filter {typed:.0f} ms")
+    b.close()
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, url, name, value])
+        .output()
+        .expect("python3 runs");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -76,7 +76,15 @@ def main():
         # logged as an error, and every uncaught exception, fails the test
         page.on("console", lambda m: errors.append(m.text)
                 if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-        page.on("dialog", lambda d: d.accept())
+        alerts = []
+
+        def on_dialog(d):
+            # confirm() of the app's own buttons is expected; an alert/prompt would be planted code
+            if d.type != "confirm":
+                alerts.append(d.message)
+            d.accept()
+
+        page.on("dialog", on_dialog)
 
         step("a wrong password is refused with a message")
         page.goto(URL + "/applications")
@@ -139,6 +147,31 @@ def main():
         expect(tree.locator('li[data-kind="Pod"]').first).to_be_visible()
         page.screenshot(path=os.path.join(ARTIFACTS, "tree.png"), full_page=True)
 
+        step("the graph view: Application -> Deployment -> ReplicaSet -> Pod, with edges; grouping")
+        page.select_option("#tree-view", "graph")
+        page.click("form[aria-label='Resource filters'] button[type=submit]")
+        page.wait_for_url("**view=graph**")
+        graph = page.locator("svg#tree")
+        expect(graph.locator("g.gnode.app")).to_be_visible()
+        for kind in ["Deployment", "ReplicaSet", "Service"]:
+            expect(graph.locator(f'a.gnode[data-kind="{kind}"]').first).to_be_visible()
+        expect(graph.locator('a.gnode[data-kind="Pod"]').first).to_be_visible()
+        edges = graph.locator("path.edge").count()
+        assert edges >= 4, f"{edges} edges"
+        page.screenshot(path=os.path.join(ARTIFACTS, "graph.png"), full_page=True)
+        page.select_option("#tree-group", "kind")
+        page.click("form[aria-label='Resource filters'] button[type=submit]")
+        page.wait_for_url("**group=kind**")
+        expect(page.locator("svg#tree g.gnode.app")).to_be_visible()
+        page.select_option("#tree-view", "tree")
+        page.click("form[aria-label='Resource filters'] button[type=submit]")
+        expect(page.locator('#tree section.group[data-group-label="Deployment"]')).to_be_visible()
+        expect(page.locator('#tree section.group[data-group-label="Pod"] tr[data-kind="Pod"]').first).to_be_visible()
+        page.goto(URL + f"/applications/{APP}?view=graph")
+        page.locator('svg#tree a.gnode[data-kind="Deployment"]').click()
+        page.wait_for_url("**/resource?**kind=Deployment**")
+        page.goto(URL + f"/applications/{APP}")
+
         step("a commit changes the Deployment: after a refresh the app is OutOfSync and the diff shows it")
         set_replicas(2)
         page.click("button.action:has-text('Hard refresh')")
@@ -195,6 +228,39 @@ def main():
         page.click("nav.tabs >> text=Live manifest")
         expect(page.locator("pre.manifest")).to_contain_text("replicas: 1")
 
+        step("repositories: Test connection reports success and failure, storing nothing")
+        page.goto(URL + "/settings/repositories")
+        page.fill("#repo-url", os.environ["REPO_URL"])
+        page.click("button.test-connection")
+        expect(page.locator("#flash")).to_contain_text("Connection successful")
+        page.fill("#repo-url", "file:///nonexistent/capstan-e2e.git")
+        page.click("button.test-connection")
+        expect(page.locator("#flash.error")).to_contain_text("unable to connect")
+        page.reload()
+        expect(page.locator("tr[data-repo]")).to_have_count(0)
+
+        step("projects: add a role and a sync window with the forms, then remove them")
+        page.goto(URL + "/settings/projects/default")
+        page.fill("#role-name", "ci")
+        page.fill("#role-policies", "p, proj:default:ci, applications, get, default/*, allow")
+        page.fill("#role-groups", "devs")
+        page.click("#roles form.add-form button[type=submit]")
+        expect(page.locator('section.role[data-role="ci"]')).to_contain_text("Groups: devs")
+        page.select_option("#window-kind", "deny")
+        page.fill("#window-schedule", "0 3 * * *")
+        page.fill("#window-duration", "1h")
+        page.fill("#window-apps", "nothing-*")
+        page.fill("#window-tz", "UTC")
+        page.check("#add-window input[name=manual_sync]")
+        page.click("#add-window button[type=submit]")
+        window = page.locator('#sync-windows tr[data-window="0"]')
+        expect(window).to_contain_text("0 3 * * *")
+        expect(window).to_contain_text("nothing-*")
+        window.locator("button", has_text="Remove").click()
+        expect(page.locator("#sync-windows tr[data-window]")).to_have_count(0)
+        page.locator('section.role[data-role="ci"] button', has_text="Remove").click()
+        expect(page.locator('section.role[data-role="ci"]')).to_have_count(0)
+
         step("delete with cascade: the tile disappears from the list")
         page.goto(URL + f"/applications/{APP}")
         page.click("#delete-button")
@@ -202,6 +268,46 @@ def main():
         page.click("#delete-dialog button[value=delete]")
         page.wait_for_url("**/applications")
         expect(tile(page, APP)).to_have_count(0)
+
+        step("parameters: the Kustomize form saves images and a name prefix through the spec")
+        kust = {"metadata": {"name": "kust"}, "spec": {"project": "default",
+                "source": {"repoURL": os.environ["REPO_URL"], "path": "guestbook", "targetRevision": "main",
+                           "kustomize": {"namePrefix": "a-"}},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"}}}
+        created = page.request.post(URL + "/api/v1/applications", data=kust, headers={"Origin": URL})
+        assert created.ok, created.text()
+        page.goto(URL + "/applications/kust")
+        page.locator("#parameters > summary").click()
+        page.fill("#kustomize-images", "nginx=registry.example/nginx:1.27")
+        page.fill("#kustomize-prefix", "prod-")
+        page.click("form.kustomize-params button[type=submit]")
+        page.wait_for_url("**/applications/kust#parameters")
+        expect(page.locator("#kustomize-images")).to_have_value("nginx=registry.example/nginx:1.27")
+        expect(page.locator("#kustomize-prefix")).to_have_value("prod-")
+
+        step("stored markup and javascript: links stay inert in the browser")
+        xss = {"metadata": {"name": "xss", "annotations": {
+                   "link.argocd.argoproj.io/docs": "JaVaScRiPt:window.__xss=1",
+                   "link.argocd.argoproj.io/data": "data:text/html,<script>window.__xss=2</script>",
+                   "link.argocd.argoproj.io/ok": "https://example.com/dashboard"}},
+               "spec": {"project": "default",
+                        "info": [{"name": "<img src=x onerror=window.__xss=3>", "value": "javascript:window.__xss=4"}],
+                        "source": {"repoURL": os.environ["REPO_URL"], "path": "guestbook",
+                                   "targetRevision": "\"><img src=x onerror=window.__xss=5>"},
+                        "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"}}}
+        created = page.request.post(URL + "/api/v1/applications", data=xss, headers={"Origin": URL})
+        assert created.ok, created.text()
+        for path in ["/applications/xss", "/applications/xss?view=graph", "/applications?view=list", "/applications"]:
+            page.goto(URL + path)
+            expect(page.locator("main")).to_be_visible()
+            assert page.evaluate("window.__xss === undefined"), f"{path}: a planted script ran"
+            assert page.locator("main img[src='x']").count() == 0, f"{path}: planted markup became an element"
+            assert page.locator('a[href^="javascript:" i], a[href^="data:" i], a[href^="vbscript:" i]').count() == 0, path
+        page.goto(URL + "/applications/xss")
+        expect(page.locator(".app-links a.external")).to_have_count(1)
+        expect(page.locator(".app-links a.external")).to_have_attribute("href", "https://example.com/dashboard")
+        expect(page.locator(".app-links")).to_contain_text("JaVaScRiPt:window.__xss=1")
+        assert not alerts, f"dialogs opened by planted code: {alerts}"
 
         step("log out")
         page.click("form.logout button")
