@@ -162,6 +162,23 @@ pub fn service_with(
     RepoService::new(s, creds).unwrap()
 }
 
+/// Generates with a hard refresh (each step of a test commits new content).
+pub async fn generate(
+    service: &RepoService,
+    source: serde_json::Value,
+) -> Result<Vec<serde_json::Value>, capstan_repo::RenderError> {
+    let mut req = request(source);
+    req.refresh = capstan_repo::Refresh::Hard;
+    service.generate(&req).await.map(|r| r.manifests)
+}
+
+pub fn service_tweaked(
+    dir: &Path,
+    tweak: impl FnOnce(&mut capstan_repo::ServiceSettings),
+) -> RepoService {
+    service_with(dir, Arc::new(NoCredentials), tweak)
+}
+
 pub fn plugins_from(file: &Path) -> Vec<ConfigManagementPlugin> {
     let text = std::fs::read_to_string(file).unwrap();
     ConfigManagementPlugin::parse(&text, &file.display().to_string()).unwrap()
