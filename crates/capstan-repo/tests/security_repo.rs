@@ -702,3 +702,46 @@ async fn credentials_in_repo_urls_never_reach_errors_tools_or_logs() {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_repository_cannot_pull_a_local_repository_in_as_a_submodule() {
+    let tmp = tempfile::tempdir().unwrap();
+    // a Git repository on the repo server's disk (another repository's cache, say)
+    let victim = WorkRepo::new(&tmp.path().join("victim"));
+    let marker = format!("CAPSTAN-MARKER-submodule-{}", std::process::id());
+    victim.write(
+        "cm.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: v\ndata:\n  k: {marker}\n"),
+    );
+    victim.commit("victim");
+    // the attacker's repository, served over HTTP, names it as a submodule
+    let attacker = WorkRepo::new(&tmp.path().join("attacker"));
+    attacker.write("app/cm.yaml", CM);
+    git(
+        &attacker.dir,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            victim.dir.to_str().unwrap(),
+            "app/vendor",
+        ],
+    );
+    attacker.commit("submodule");
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    attacker.bare(&served, "a.git");
+    let server = GitHttpServer::start(&served, None);
+    let service = service(&tmp.path().join("cache"));
+    let err = generate(
+        &service,
+        json!({"repoURL": server.url("a.git"), "path": "app", "directory": {"recurse": true}}),
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err} | {err:?}");
+    assert!(text.contains("names a local path"), "{text}");
+    assert!(!text.contains(&marker), "{text}");
+}

@@ -358,6 +358,20 @@ impl GitCache {
                     repo: url::redact_url(&sub_url),
                     detail,
                 })?;
+                // A remote repository may not name a path on the repo server as a submodule (it
+                // would copy whatever Git repository lies there - another repository's cache - into
+                // its checkout); git refuses the same with protocol.file.allow=user.
+                if matches!(parsed.transport, Transport::Local(_))
+                    && !matches!(runner.url.transport, Transport::Local(_))
+                {
+                    return Err(GitError::InvalidUrl {
+                        repo: runner.display_url(),
+                        detail: format!(
+                            "submodule {path:?} names a local path ({}), which only a local repository may do",
+                            url::redact_url(&sub_url)
+                        ),
+                    });
+                }
                 let sub_runner = self.runner(&parsed)?;
                 self.ensure_commit(&sub_runner, &sha, true).await?;
                 let target = checkout::confined_join(dir, &path).ok_or_else(|| GitError::Io {

@@ -44,6 +44,12 @@ pub async fn render(input: &RenderInput<'_>) -> Result<Vec<Value>, RenderError> 
         if !out.success() {
             return Err(input.place.tool("helm", failure(&out)));
         }
+        // downloaded dependencies are archives too
+        super::archives::check_chart_archives(
+            &chart_dir,
+            input.tools.limits.helm_max_extracted_size,
+        )
+        .map_err(|e| input.place.tool("helm", e))?;
     }
 
     let release = helm
