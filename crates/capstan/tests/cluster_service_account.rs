@@ -1,8 +1,9 @@
 //! `capstan cluster add --service-account`, `cluster rotate-auth` and the per-cluster cache
-//! statistics, end to end: a destination `capstan apiserver` serving TLS with token authentication,
-//! the CLI installing the argocd-manager ServiceAccount there, an application synced to it with the
-//! ServiceAccount's token, the controller's cluster information shown by `cluster get/list`, and a
-//! rotation after which the old token is refused (401) and the new one works.
+//! statistics, end to end: a destination `capstan apiserver` process serving TLS with token
+//! authentication, the CLI installing the argocd-manager ServiceAccount there, an application
+//! synced to it with the ServiceAccount's token, the controller's cluster information shown by
+//! `cluster get/list`, and a rotation after which the old token is refused (401) and the new one
+//! works.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,59 @@ use capstan_testkit::{Cluster, GitRepo, application, health, sync_status};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "dest-admin-token";
+
+/// A `capstan apiserver` process, killed when dropped (also when an assertion fails).
+struct ApiServerProcess {
+    child: std::process::Child,
+    kubeconfig: PathBuf,
+    url: String,
+}
+
+impl Drop for ApiServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `capstan apiserver --tls --token` on a free port and waits for its kubeconfig.
+async fn start_apiserver(dir: &std::path::Path) -> ApiServerProcess {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+        .args([
+            "apiserver",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls",
+            "--token",
+            ADMIN_TOKEN,
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("CAPSTAN_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("capstan apiserver starts");
+    let mut process = ApiServerProcess {
+        child,
+        kubeconfig: dir.join("kubeconfig"),
+        url: String::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&process.kubeconfig).unwrap_or_default();
+        if let Some(url) = text.lines().find_map(|l| l.trim().strip_prefix("server: ")) {
+            process.url = url.to_string();
+            return process;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "capstan apiserver wrote no kubeconfig"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 struct Cli {
     config_dir: PathBuf,
@@ -132,12 +186,8 @@ fn cm(value: &str) -> String {
 async fn service_account_cluster_add_rotate_and_statistics() {
     let dir = tempfile::tempdir().unwrap();
     let control = Cluster::start(&dir.path().join("control"), Duration::from_millis(100)).await;
-    let mut config =
-        capstan_apiserver::Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("dest"));
-    config.tls = true;
-    config.token = Some(ADMIN_TOKEN.into());
-    let dest = capstan_apiserver::start(config).await.unwrap();
-    let server = dest.url();
+    let dest = start_apiserver(&dir.path().join("dest")).await;
+    let server = dest.url.clone();
     // the kubeconfig's CA data (base64 PEM), as `cluster add` stores it
     let ca = std::fs::read_to_string(&dest.kubeconfig)
         .unwrap()
@@ -439,6 +489,6 @@ async fn service_account_cluster_add_rotate_and_statistics() {
 
     api.stop().await;
     controller.shutdown().await;
-    dest.stop().await;
+    drop(dest);
     control.apiserver.stop().await;
 }

@@ -179,3 +179,26 @@ fn token_request_issues_expiring_bound_tokens() {
     delete(&c, "serviceaccounts", "mgr");
     assert!(tokens.authenticate(&c, token).is_none());
 }
+
+#[test]
+fn token_secret_without_service_account_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cluster(dir.path());
+    let rt = c.registry.lookup("", "v1", "secrets").unwrap();
+    let err = c
+        .create(
+            &rt,
+            "kube-system",
+            json!({"metadata": {"name": "t"}, "type": SECRET_TYPE}),
+            &WriteOpts::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code, 422);
+    assert!(
+        err.to_status()
+            .to_string()
+            .contains("kubernetes.io/service-account.name"),
+        "{}",
+        err.to_status()
+    );
+}

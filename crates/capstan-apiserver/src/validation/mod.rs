@@ -1,6 +1,7 @@
 //! Validation of objects before they are stored: names, metadata and the required fields of
 //! the common built-in kinds. Custom resources are validated against their CRD's schema.
 
+pub mod decode;
 pub mod fields;
 pub mod schema;
 
@@ -228,6 +229,20 @@ fn builtin(group: &str, kind: &str, o: &Value, causes: &mut Vec<Cause>) {
             }
         }
         ("", "ConfigMap" | "Secret") => {
+            // as kube-apiserver: a ServiceAccount token Secret names its ServiceAccount
+            let names_account = o
+                .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
+            if o.get("type").and_then(Value::as_str) == Some(crate::tokens::SECRET_TYPE)
+                && !names_account
+            {
+                causes.push(Cause::new(
+                    "FieldValueRequired",
+                    "metadata.annotations[kubernetes.io/service-account.name]",
+                    "Required value",
+                ));
+            }
             for field in ["data", "binaryData"] {
                 if let Some(m) = o.get(field).and_then(Value::as_object) {
                     for (k, v) in m {
