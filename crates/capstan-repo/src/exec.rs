@@ -242,6 +242,42 @@ impl ToolCommand {
     }
 }
 
+/// Parses a time limit as Argo CD's `ARGOCD_EXEC_TIMEOUT` takes it: a Go duration (`90s`, `2m`,
+/// `1m30s`, `1h`) or plain seconds (`90`).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(seconds) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let bad = || format!("time limit {text:?}: use seconds (90) or a duration (90s, 2m, 1m30s)");
+    let mut total = 0f64;
+    let mut rest = t;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, tail) = rest.split_at(split);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let factor = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * factor;
+        rest = next;
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
 /// Kills the process group a timed-out program leads (its children included).
 fn kill_group(pid: Option<u32>) {
     // The group id is the child's pid (it was started with `process_group(0)`); never signal
@@ -320,6 +356,18 @@ mod tests {
             .unwrap();
         assert!(out.success());
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "unset:yes");
+    }
+
+    #[test]
+    fn timeouts_parse_like_argo_cd() {
+        assert_eq!(parse_timeout("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("1500ms"), Ok(Duration::from_millis(1500)));
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("5d").is_err());
+        assert!(parse_timeout("").is_err());
     }
 
     #[tokio::test]

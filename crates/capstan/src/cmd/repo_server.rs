@@ -27,9 +27,15 @@ pub struct Args {
     /// Most manifest generations at once.
     #[arg(long, env = "CAPSTAN_REPO_SERVER_PARALLELISM", default_value_t = 4)]
     pub parallelism: usize,
-    /// Time limit of each tool run (kustomize, helm, plugins), in seconds.
-    #[arg(long, env = "ARGOCD_EXEC_TIMEOUT_SECONDS", default_value_t = 90)]
-    pub tool_timeout: u64,
+    /// Time limit of each tool run (kustomize, helm, plugins) and Jsonnet evaluation: seconds or a
+    /// duration (`90s`, `2m`), as Argo CD's ARGOCD_EXEC_TIMEOUT.
+    #[arg(
+        long,
+        env = "ARGOCD_EXEC_TIMEOUT",
+        default_value = "90s",
+        value_parser = capstan_repo::exec::parse_timeout
+    )]
+    pub tool_timeout: Duration,
     /// Most bytes of manifest files one directory source may read (Argo CD's flag and default).
     #[arg(
         long,
@@ -122,7 +128,7 @@ fn read_secrets(file: &PathBuf) -> anyhow::Result<SecretCredentials> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut settings = ServiceSettings::new(&args.cache_dir);
     settings.parallelism = args.parallelism.max(1);
-    settings.tools.timeout = Duration::from_secs(args.tool_timeout.max(1));
+    settings.tools.timeout = args.tool_timeout.max(Duration::from_secs(1));
     settings.git.timeout = Duration::from_secs(args.git_timeout.max(1));
     settings.tools.limits = capstan_repo::render::Limits {
         max_combined_directory_manifests_size: args.max_combined_directory_manifests_size,
