@@ -251,6 +251,7 @@ async fn kustomize_references_cannot_leave_the_repository() {
     let attacks = [
         format!("resources:\n- ../base\n- {rel_outside}\n"),
         format!("resources:\n- {abs_outside}\n"),
+        format!("resources:\n- file://{abs_outside}//?ref=main\n"),
         format!("bases:\n- {rel_outside}\n"),
         format!("components:\n- {rel_outside}\n"),
         format!("resources:\n- ../base\npatches:\n- path: {abs_file}\n"),

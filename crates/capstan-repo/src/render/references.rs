@@ -39,7 +39,8 @@ impl std::fmt::Display for Escape {
 
 fn is_remote(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    lower.contains("://")
+    // `file://` names a path on the repo server (kustomize clones it as a Git repository)
+    (lower.contains("://") && !lower.starts_with("file://"))
         || lower.starts_with("git@")
         || lower.starts_with("github.com/")
         || lower.starts_with("gitlab.com/")
@@ -47,8 +48,21 @@ fn is_remote(path: &str) -> bool {
 }
 
 /// `path` (relative to `dir`, or absolute) resolved and required to stay inside `root`, lexically
-/// and after following symlinks.
+/// and after following symlinks. A `file://` URL is judged by its path (without kustomize's
+/// `//subdirectory` and `?ref=` parts).
 fn inside(root: &Path, dir: &Path, path: &str) -> Option<PathBuf> {
+    let path = match path.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("file://") => {
+            let rest = &path[7..];
+            let rest = rest.split('?').next().unwrap_or_default();
+            // `file:///repo//sub`: the repository part ends at the second `//`
+            match rest.get(1..).and_then(|r| r.find("//")) {
+                Some(i) => &rest[..i + 1],
+                None => rest,
+            }
+        }
+        _ => path,
+    };
     let joined = if Path::new(path).is_absolute() {
         PathBuf::from(path)
     } else {
@@ -281,6 +295,24 @@ mod tests {
         assert_eq!(check(&root, "resources: [../base]\n"), Ok(()));
         assert_eq!(
             check(&root, "resources: [https://github.com/a/b//x?ref=v1]\n"),
+            Ok(())
+        );
+        // a file:// URL is a path on the repo server
+        let outside = root.parent().unwrap().join("elsewhere");
+        let err = check(
+            &root,
+            &format!(
+                "resources: ['file://{}//sub?ref=main']\n",
+                outside.display()
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "resources");
+        assert_eq!(
+            check(
+                &root,
+                &format!("resources: ['file://{}']\n", root.join("base").display())
+            ),
             Ok(())
         );
         assert_eq!(
