@@ -235,3 +235,30 @@ async fn a_hung_plugin_repository_does_not_starve_other_repositories() {
     assert!(failed);
     assert!(took < Duration::from_secs(30), "{took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_alias_bombs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    // "billion laughs": under 1 KiB that expands to 10^9 nodes
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..9 {
+        let prev = format!("*a{}", i - 1);
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    work.write("app/bomb.yaml", &bomb);
+    work.commit("bomb");
+    let service = service(&tmp.path().join("cache"));
+    let started = Instant::now();
+    let err = generate(
+        &service,
+        json!({"repoURL": work.dir.display().to_string(), "path": "app"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("bomb.yaml"), "{err}");
+    assert!(err.to_string().contains("too large"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
