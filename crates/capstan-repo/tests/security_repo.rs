@@ -746,3 +746,56 @@ async fn a_remote_repository_cannot_pull_a_local_repository_in_as_a_submodule() 
     assert!(text.contains("names a local path"), "{text}");
     assert!(!text.contains(&marker), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repo_urls_cannot_inject_git_options_or_transport_helpers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pwned = tmp.path().join("pwned");
+    let service = service(&tmp.path().join("cache"));
+    for url in [
+        format!("ext::sh -c touch% {}", pwned.display()),
+        format!("--upload-pack=touch {}", pwned.display()),
+        format!("-oProxyCommand=touch {}:x", pwned.display()),
+    ] {
+        let err = generate(&service, json!({"repoURL": url, "path": "."}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RenderError::InvalidSource(_) | RenderError::Git(_)),
+            "{err:?}"
+        );
+    }
+    // the same through a submodule of a served repository
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write("app/cm.yaml", CM);
+    work.write(
+        ".gitmodules",
+        &format!(
+            "[submodule \"x\"]\n\tpath = app/x\n\turl = ext::sh -c touch% {}\n",
+            pwned.display()
+        ),
+    );
+    let head = work.commit("one");
+    git(
+        &work.dir,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{head},app/x"),
+        ],
+    );
+    git(&work.dir, &["commit", "-q", "-m", "gitlink"]);
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    work.bare(&served, "w.git");
+    let server = GitHttpServer::start(&served, None);
+    let err = generate(
+        &service,
+        json!({"repoURL": server.url("w.git"), "path": "app"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("transport helpers"), "{err}");
+    assert!(!pwned.exists(), "a command ran");
+}

@@ -35,6 +35,22 @@ impl RepoUrl {
         if raw.is_empty() {
             return Err("repository URL is empty".into());
         }
+        // git would read these as options (`-oProxyCommand=...`, `--upload-pack=...`)
+        if raw.starts_with('-') {
+            return Err("a repository URL may not start with '-'".into());
+        }
+        // git's remote helpers (`ext::<command>`, `fd::<n>`) run commands or use descriptors
+        if let Some(pos) = raw.find("::")
+            && !raw[..pos].contains(['/', '['])
+        {
+            return Err(format!(
+                "unsupported URL {:?}: git transport helpers (<helper>::) are not allowed",
+                redact_url(raw)
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("a repository URL may not contain control characters".into());
+        }
         if let Some(rest) = raw.strip_prefix("file://") {
             return Ok(RepoUrl::local(PathBuf::from(rest), raw));
         }
@@ -237,6 +253,15 @@ mod tests {
             Transport::Local(_)
         ));
         assert!(RepoUrl::parse("ftp://x/y").is_err());
+        for evil in [
+            "ext::sh -c touch% /tmp/pwned",
+            "fd::17",
+            "-oProxyCommand=touch /tmp/pwned:x",
+            "--upload-pack=touch /tmp/pwned",
+            "https://h/r.git\n--upload-pack=x",
+        ] {
+            assert!(RepoUrl::parse(evil).is_err(), "{evil}");
+        }
     }
 
     #[test]
