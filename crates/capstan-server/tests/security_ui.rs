@@ -305,7 +305,8 @@ async fn only_http_urls_become_links() {
         annotations.insert(format!("link.argocd.argoproj.io/l{i}"), json!(url));
     }
     let mut app = h.application("links", "default", "guestbook", "default");
-    app["metadata"]["annotations"] = Value::Object(annotations);
+    let app_annotations = Value::Object(annotations);
+    app["metadata"]["annotations"] = app_annotations.clone();
     app["spec"]["info"] = Value::Array(
         bad.iter()
             .chain(good.iter())
@@ -320,6 +321,18 @@ async fn only_http_urls_become_links() {
             &json!({"status": {"summary": {"externalURLs": bad.iter().chain(good.iter()).collect::<Vec<_>>()}}}),
         )
         .await;
+    // a live resource of the application with the same link annotations
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "links-cm", "namespace": "default", "annotations": app_annotations.clone()},
+        "data": {"k": "v"}});
+    h.cluster.client.create(&cm, false).await.unwrap();
+    h.cluster
+        .patch_app(
+            "links",
+            &json!({"status": {"resources": [{"group": "", "version": "v1", "kind": "ConfigMap",
+                "namespace": "default", "name": "links-cm", "status": "Synced"}]}}),
+        )
+        .await;
     // a repoURL that only looks like a web address to a careless check
     let mut evil_repo = h.application("evil-repo", "default", "guestbook", "default");
     evil_repo["spec"]["source"]["repoURL"] = json!("javascript:alert(1)//github.com/a/b.git");
@@ -331,6 +344,7 @@ async fn only_http_urls_become_links() {
         "/applications?view=list",
         "/applications/links",
         "/applications/evil-repo",
+        "/applications/links/resource?group=&kind=ConfigMap&namespace=default&name=links-cm",
     ] {
         let (status, body) = get(&h, &cookie, path).await;
         assert_eq!(status, 200, "{path}");
@@ -348,6 +362,17 @@ async fn only_http_urls_become_links() {
         links.contains(&"http://Docs.Example/x".to_string()),
         "{links:?}"
     );
+    let (_, body) = get(
+        &h,
+        &cookie,
+        "/applications/links/resource?group=&kind=ConfigMap&namespace=default&name=links-cm",
+    )
+    .await;
+    assert!(
+        urls(&body).contains(&"https://grafana.example/d/1?a=b&c=d".to_string()),
+        "the resource's own link annotations: {body}"
+    );
+    assert!(body.contains("vbscript:msgbox(1)"));
     // each refused URL is still shown, as text
     assert!(body.contains("javascript:alert(1)") && body.contains("vbscript:msgbox(1)"));
     h.shutdown().await;

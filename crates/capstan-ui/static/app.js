@@ -15,7 +15,9 @@
 
   // Calls the API; resolves with the JSON answer, rejects with an Error carrying the API's message.
   async function api(method, url, body) {
-    const init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    // X-Requested-With: a header no cross-site form or image can send (a cross-origin fetch with it
+    // needs a CORS preflight this server never grants), for a CSRF check beside Origin
+    const init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json", "X-Requested-With": "capstan-ui" } };
     if (body !== undefined && body !== null && body !== "" && method !== "GET") {
       init.headers["Content-Type"] = "application/json";
       init.body = typeof body === "string" ? body : JSON.stringify(body);

@@ -6,7 +6,9 @@ use maud::{Markup, html};
 
 use crate::pages::app::app_path;
 use crate::pages::apps::urlencode_path;
-use crate::pages::{Perm, Section, Shell, action_button, health_badge, page, sync_badge};
+use crate::pages::{
+    Perm, Section, Shell, action_button, external_link, health_badge, page, sync_badge,
+};
 use crate::tree::ResourceRef;
 
 /// The tabs of the resource panel.
@@ -116,6 +118,9 @@ pub struct ResourceView {
     pub version: String,
     /// Resource actions available on it.
     pub actions: Vec<ActionView>,
+    /// External links (title, URL text) of its `link.argocd.argoproj.io/*` annotations and
+    /// external URLs; links only when http(s).
+    pub links: Vec<(String, String)>,
 }
 
 /// A unified diff, each line classed for colour (`+` added, `-` removed, `@@` hunk).
@@ -210,6 +215,10 @@ pub fn render(view: &ResourceView) -> String {
                         dt { "Name" } dd { (id.name) }
                         dt { "Health" } dd { (view.health) @if !view.health_message.is_empty() { " — " (view.health_message) } }
                         dt { "Sync" } dd { @if view.sync.is_empty() { "not managed directly" } @else { (view.sync) } }
+                        @if !view.links.is_empty() {
+                            dt { "Links" }
+                            dd.resource-links { @for (title, url) in &view.links { (external_link(title, url)) " " } }
+                        }
                     }
                 }
                 Tab::Live => (yaml_block(&view.live_yaml, "The resource does not exist in the cluster.")),
@@ -309,6 +318,10 @@ mod tests {
             errors: vec![],
             sync_perm: Perm::yes(),
             version: "v1".into(),
+            links: vec![
+                ("grafana".into(), "https://grafana.example/d".into()),
+                ("x".into(), "javascript:alert(1)".into()),
+            ],
             actions: vec![
                 ActionView {
                     name: "restart".into(),
@@ -349,6 +362,14 @@ mod tests {
                 || html.contains("Not available in the resource's current state")
         );
         assert!(html.contains("/api/v1/applications/guestbook/resource/actions/v2"));
+    }
+
+    #[test]
+    fn summary_links_only_http_urls() {
+        let html = render(&view(Tab::Summary));
+        assert!(html.contains("href=\"https://grafana.example/d\""));
+        assert!(!html.contains("href=\"javascript:"));
+        assert!(html.contains("x: javascript:alert(1)"));
     }
 
     #[test]

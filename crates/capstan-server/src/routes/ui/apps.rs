@@ -193,12 +193,17 @@ pub(super) async fn resource_page(
     let tree = capstan_ui::tree::build(&tree_json, &status_resources);
     let node = tree.nodes.iter().find(|n| n.id == id);
     let (mut live_yaml, mut desired_yaml, mut diff) = (None, None, String::new());
+    let mut live_metadata: Option<Value> = None;
     let managed = node.is_some_and(|n| n.managed);
     if managed {
         match managed_items(&state, &p, &name).await {
             Ok(items) => {
                 if let Some(item) = items.iter().find(|i| item_ref(i) == id) {
                     live_yaml = state_yaml(item["liveState"].as_str());
+                    live_metadata = item["liveState"]
+                        .as_str()
+                        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                        .map(|v| v["metadata"].clone());
                     desired_yaml = state_yaml(item["targetState"].as_str());
                     diff = item["diff"].as_str().unwrap_or_default().to_string();
                 }
@@ -232,6 +237,7 @@ pub(super) async fn resource_page(
             if let Ok(Some(obj)) = state.client.get(&rt, ns, &id.name).await {
                 let (masked, _) = capstan_diff::mask::hide_secret_data(Some(&obj), None);
                 live_yaml = masked.map(|m| capstan_diff::output::to_yaml(&m));
+                live_metadata = Some(obj["metadata"].clone());
             }
         }
     }
@@ -256,6 +262,18 @@ pub(super) async fn resource_page(
         sync_perm: perm(&state, &p, "applications", "sync", &object).await,
         version,
         actions,
+        links: {
+            let mut links = live_metadata
+                .as_ref()
+                .map(capstan_ui::model::annotation_links)
+                .unwrap_or_default();
+            links.extend(
+                node.into_iter()
+                    .flat_map(|n| n.links.iter())
+                    .map(|u| (u.clone(), u.clone())),
+            );
+            links
+        },
     };
     Ok(html(StatusCode::OK, pages::resource::render(&view)))
 }
