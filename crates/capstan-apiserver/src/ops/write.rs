@@ -144,6 +144,9 @@ impl Cluster {
     ) -> ApiResult<Vec<String>> {
         let mut warnings = Vec::new();
         if rt.custom.is_none() {
+            if let Some(message) = crate::validation::decode::check(&rt.group, &rt.kind, obj) {
+                return Err(ApiError::bad_request(message));
+            }
             crate::defaults::apply(&rt.group, &rt.kind, obj, old);
             if rt.store_key() == super::CRD_KEY {
                 super::crd::prepare(obj, old);
