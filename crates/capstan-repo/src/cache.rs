@@ -86,6 +86,9 @@ impl ManifestCache {
                     .set_cache_size(16 << 20)
                     .create(p)
                     .map_err(err)?;
+                // rendered manifests may hold Secrets: readable by this user only
+                std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                    .map_err(err)?;
                 let tx = db.begin_write().map_err(err)?;
                 {
                     tx.open_table(ENTRIES).map_err(err)?;

@@ -173,6 +173,9 @@ impl RepoService {
         creds: Arc<dyn CredentialSource>,
     ) -> Result<RepoService, RenderError> {
         let git = GitCache::new(settings.git.clone(), creds)?;
+        // Helm's cache and configuration (downloaded charts) are private too
+        crate::git::private_dir(&settings.tools.helm_home)
+            .map_err(|e| RenderError::io("creating the Helm home", e))?;
         let cache = match ManifestCache::open(
             settings.cache_file.as_deref(),
             settings.cache_memory_entries,

@@ -556,10 +556,18 @@ async fn another_repositorys_checkout_cannot_be_reached() {
             .cache_key(),
     );
     assert!(!name.contains(&url_hash[..16]), "{name}");
-    // private directories
-    for dir in [checkout.parent().unwrap(), cache.join("git").as_path()] {
-        let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700, "{}", dir.display());
+    // private directories and files
+    for (path, want) in [
+        (checkout.parent().unwrap().to_path_buf(), 0o700),
+        (checkout.clone(), 0o700),
+        (cache.join("git"), 0o700),
+        (cache.join("git/repos"), 0o700),
+        (cache.join("helm"), 0o700),
+        (cache.join("manifests.redb"), 0o600),
+        (cache.join("git/install-secret"), 0o600),
+    ] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "{}", path.display());
     }
     // a second installation names the same repository's checkout differently
     let other_cache = tmp.path().join("cache-b");

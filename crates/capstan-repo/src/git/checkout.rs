@@ -221,7 +221,7 @@ impl CheckoutStore {
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
-        std::fs::create_dir_all(&dir)?;
+        super::private_dir(&dir)?;
         Ok(dir)
     }
 
