@@ -18,11 +18,13 @@ fn is_secret(obj: Option<&Value>) -> bool {
     obj.is_some_and(|o| group_kind(o) == ("", "Secret"))
 }
 
+/// The parsed last-applied-configuration; `None` (masked entirely) unless it is a JSON object.
 fn last_applied(obj: Option<&Value>) -> Option<Value> {
     obj?.pointer("/metadata/annotations")?
         .get(LAST_APPLIED_CONFIGURATION)?
         .as_str()
-        .and_then(|s| serde_json::from_str(s).ok())
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .filter(Value::is_object)
 }
 
 /// Writes the masked last-applied-configuration back. An annotation that could not be parsed is replaced
@@ -96,6 +98,15 @@ pub fn hide_secret_data_with(
         target_applied.as_mut(),
     ];
     mask_values(&mut objects, &["data"], &keys);
+    // a `data` that is not a map (an invalid Secret) cannot be masked key by key: all of it goes
+    for obj in objects.iter_mut().flatten() {
+        if let Some(data) = obj.get_mut("data")
+            && !data.is_object()
+            && !data.is_null()
+        {
+            *data = Value::String(REPLACEMENT.to_string());
+        }
+    }
     let annotations: BTreeSet<String> = hide_annotations
         .iter()
         .filter(|a| a.as_str() != LAST_APPLIED_CONFIGURATION)
@@ -138,5 +149,25 @@ fn mask_values(objects: &mut [Option<&mut Value>], path: &[&str], keys: &BTreeSe
             });
             *value = Value::String(mask.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_data_and_non_object_last_applied_are_masked_whole() {
+        let marker = "invalid-secret-marker";
+        let live = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": serde_json::Value::String(marker.into()).to_string()
+            }},
+            "data": [marker]});
+        let target = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s"}, "data": marker, "stringData": [marker]});
+        let (t, l) = hide_secret_data(Some(&target), Some(&live));
+        let text = format!("{} {}", t.unwrap(), l.unwrap());
+        assert!(!text.contains(marker), "{text}");
     }
 }

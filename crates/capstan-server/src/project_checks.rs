@@ -60,6 +60,29 @@ pub fn sources(spec: &Value) -> Vec<Value> {
     out
 }
 
+/// A repository URL whose path could be read differently by a glob and by Git or an HTTP client:
+/// dot segments (`/../`, `/./`, also percent-encoded), backslashes, whitespace or control
+/// characters. A project's `https://github.com/org/*` must not admit
+/// `https://github.com/org/../other/repo`.
+fn ambiguous_repo_url(url: &str) -> Option<&'static str> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("whitespace or control characters");
+    }
+    if url.contains('\\') {
+        return Some("a backslash");
+    }
+    let lower = url.to_lowercase();
+    if lower.contains("%2e") || lower.contains("%2f") || lower.contains("%5c") {
+        return Some("percent-encoded dots or slashes");
+    }
+    let path = lower.split(['?', '#']).next().unwrap_or_default();
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
+    if path.split(['/', ':']).any(|seg| seg == ".." || seg == ".") {
+        return Some("'.' or '..' path segments");
+    }
+    None
+}
+
 /// Checks an Application spec against its project; the error names the field and the project.
 pub fn check(project: &Value, spec: &Value) -> Result<(), String> {
     let name = project
@@ -84,6 +107,11 @@ pub fn check(project: &Value, spec: &Value) -> Result<(), String> {
         if url.is_empty() {
             return Err("spec.source.repoURL is required".into());
         }
+        if let Some(why) = ambiguous_repo_url(url) {
+            return Err(format!(
+                "application repo {url} is not permitted in project '{name}': the URL contains {why}"
+            ));
+        }
         if !allowed_by(&repo_refs, &normalize_repo(url)) {
             return Err(format!(
                 "application repo {url} is not permitted in project '{name}'"
@@ -96,6 +124,13 @@ pub fn check(project: &Value, spec: &Value) -> Result<(), String> {
     let namespace = dest["namespace"].as_str().unwrap_or_default();
     if server.is_empty() && dest_name.is_empty() {
         return Err("spec.destination.server or spec.destination.name is required".into());
+    }
+    if !server.is_empty() && !dest_name.is_empty() {
+        // which one a component follows must not decide whether the project allows it
+        return Err(
+            "application destination can't have both name and server defined: spec.destination"
+                .into(),
+        );
     }
     let mut allowed = false;
     for d in project["spec"]["destinations"]
@@ -173,5 +208,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("namespace 'kube-system'"), "{err}");
+    }
+
+    #[test]
+    fn dot_segments_and_double_destinations_are_refused() {
+        for url in [
+            "https://github.com/org/../other/repo",
+            "https://github.com/org/./x/../../evil",
+            "https://github.com/org/%2e%2e/evil",
+            "https://github.com/org/x%2F..%2Fevil",
+            "https://github.com/org/a b",
+            "https://github.com/org\\..\\evil",
+        ] {
+            let err = check(&project(), &spec(url, "team-a")).unwrap_err();
+            assert!(err.contains("not permitted"), "{url}: {err}");
+        }
+        let mut both = spec("https://github.com/org/app", "team-a");
+        both["destination"]["name"] = json!("prod");
+        assert!(
+            check(&project(), &both)
+                .unwrap_err()
+                .contains("both name and server")
+        );
     }
 }

@@ -99,9 +99,11 @@ impl<'p> Authorizer<'p> {
         let p = self.principal;
         if let PrincipalKind::ProjectRole { project, .. } = &p.kind {
             let in_project = object == project || object.starts_with(&format!("{project}/"));
+            // a role may read its project, never change it: a token that could update the
+            // project could widen its own policies, source repositories and destinations
+            let project_read = resource == "projects" && action == "get";
             if !in_project
-                || !capstan_rbac::PROJECT_SCOPED_RESOURCES.contains(&resource)
-                    && resource != "projects"
+                || !capstan_rbac::PROJECT_SCOPED_RESOURCES.contains(&resource) && !project_read
             {
                 return false;
             }

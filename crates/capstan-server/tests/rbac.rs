@@ -192,7 +192,7 @@ async fn readonly_user_deny_rules_and_project_role_tokens() {
     assert_eq!(s, 403, "{v}");
     assert_eq!(
         v["message"],
-        "permission denied: applications, sync, default/frozen, sub: proj:team:ci"
+        "permission denied: applications, sync, frozen, sub: proj:team:ci"
     );
     let (_, list) = h.get("/api/v1/applications", &ci).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);

@@ -346,8 +346,9 @@ pub struct ProviderKeys {
 pub const KEYS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl ProviderKeys {
-    /// The JWKS of `issuer`; fetched again when older than [`KEYS_TTL`], when `kid` is unknown, or
-    /// when the issuer changed.
+    /// The JWKS of `issuer`; fetched again when older than [`KEYS_TTL`], when the issuer changed,
+    /// or when `kid` is unknown - the latter at most once per [`UNKNOWN_KID_REFETCH`], so that
+    /// tokens with made-up key ids cannot make the server hammer the provider.
     pub async fn jwks(
         &self,
         http: &reqwest::Client,
@@ -358,15 +359,17 @@ impl ProviderKeys {
         if let Some((iss, jwks, at)) = cached.as_ref()
             && iss == issuer
             && at.elapsed() < KEYS_TTL
-            && kid.is_none_or(|kid| {
+        {
+            let known = kid.is_none_or(|kid| {
                 jwks["keys"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .any(|k| k["kid"].as_str() == Some(kid))
-            })
-        {
-            return Ok(jwks.clone());
+            });
+            if known || at.elapsed() < UNKNOWN_KID_REFETCH {
+                return Ok(jwks.clone());
+            }
         }
         let discovery = discover(http, issuer).await?;
         let jwks = fetch_jwks(http, &discovery).await?;
@@ -374,6 +377,9 @@ impl ProviderKeys {
         Ok(jwks)
     }
 }
+
+/// The shortest time between two fetches of the provider's keys caused by an unknown `kid`.
+pub const UNKNOWN_KID_REFETCH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The RBAC groups of an SSO user: the values of the claims named by `scopes`.
 pub fn groups(claims: &Value, scopes: &[String]) -> Vec<String> {

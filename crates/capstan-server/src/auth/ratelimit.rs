@@ -1,13 +1,22 @@
 //! Login rate limiting per user name and per source address.
 //!
-//! Failures are counted in a sliding window. Every failure is answered after a delay that grows with
+//! Every attempt counts as a failure from the moment it starts (it is reserved before the password
+//! is checked, atomically with the check of the limits), so a burst of parallel attempts cannot all
+//! pass the check before the first failure is recorded; a successful login gives its reservation
+//! back. Failures are counted in a window; every failure is answered after a delay that grows with
 //! the number of failures of that user or address; after `max_failures` for a user (or
 //! `max_source_failures` for an address) further attempts are refused without checking the password
-//! until the window has passed. The per-user table is bounded: when it is full, entries with failures are
-//! never evicted to make room, so a flood of random user names cannot reset the count of a real user
-//! (new names are then only limited through their source address).
+//! until the window has passed.
+//!
+//! Memory is bounded: at most `max_users` user names and `max_users` addresses are tracked. Entries
+//! with live failures are never evicted to make room (only expired ones), so a flood of random user
+//! names cannot reset the count of a real user. While a table is full of live entries, every name
+//! (or address) not in it shares one overflow entry with the same limit, so untracked names are
+//! throttled together instead of not at all. Configured local accounts (`known`) are always
+//! tracked on their own: their number is bounded by the configuration.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -48,12 +57,68 @@ struct Entry {
     last: Instant,
 }
 
+/// A bounded table of failure counts with a shared overflow entry.
+#[derive(Debug)]
+struct Table<K> {
+    entries: HashMap<K, Entry>,
+    overflow: Option<Entry>,
+}
+
+impl<K: Hash + Eq + Clone> Table<K> {
+    fn new() -> Self {
+        Table {
+            entries: HashMap::new(),
+            overflow: None,
+        }
+    }
+
+    fn live(entry: Option<&Entry>, window: Duration) -> u32 {
+        entry
+            .filter(|e| e.last.elapsed() < window)
+            .map_or(0, |e| e.failures)
+    }
+
+    /// The entry of `key`: its own (made when there is room, or when `always`), else the overflow.
+    fn slot(&mut self, key: &K, max: usize, window: Duration, always: bool) -> &mut Entry {
+        let now = Instant::now();
+        if !self.entries.contains_key(key) && self.entries.len() >= max && !always {
+            // make room only from expired entries; live failures are never dropped
+            self.entries.retain(|_, e| e.last.elapsed() < window);
+        }
+        if self.entries.contains_key(key) || self.entries.len() < max || always {
+            return self.entries.entry(key.clone()).or_insert(Entry {
+                failures: 0,
+                last: now,
+            });
+        }
+        self.overflow.get_or_insert(Entry {
+            failures: 0,
+            last: now,
+        })
+    }
+
+    fn count(&self, key: &K) -> u32 {
+        match self.entries.get(key) {
+            Some(e) => e.failures,
+            None => self.overflow.map_or(0, |e| e.failures),
+        }
+    }
+}
+
+fn bump(e: &mut Entry, window: Duration) -> u32 {
+    if e.last.elapsed() >= window {
+        e.failures = 0;
+    }
+    e.failures = e.failures.saturating_add(1);
+    e.last = Instant::now();
+    e.failures
+}
+
 /// The limiter state.
 #[derive(Debug)]
 pub struct LoginLimiter {
     limits: Limits,
-    users: Mutex<HashMap<String, Entry>>,
-    sources: Mutex<HashMap<IpAddr, Entry>>,
+    state: Mutex<(Table<String>, Table<IpAddr>)>,
 }
 
 impl LoginLimiter {
@@ -61,69 +126,70 @@ impl LoginLimiter {
     pub fn new(limits: Limits) -> LoginLimiter {
         LoginLimiter {
             limits,
-            users: Mutex::new(HashMap::new()),
-            sources: Mutex::new(HashMap::new()),
+            state: Mutex::new((Table::new(), Table::new())),
         }
     }
 
-    fn live<K: std::hash::Hash + Eq>(&self, map: &HashMap<K, Entry>, key: &K) -> u32 {
-        map.get(key)
-            .filter(|e| e.last.elapsed() < self.limits.window)
-            .map_or(0, |e| e.failures)
-    }
-
+    /// Checks the limits of this user and address and, when the attempt may go ahead, counts it as a
+    /// failure at once (in the same critical section) until [`LoginLimiter::success`] gives it back.
+    /// `known` says whether `user` is a configured local account (always tracked on its own).
     /// `Err(message)` when attempts for this user or address are currently refused.
-    pub fn check(&self, user: &str, source: IpAddr) -> Result<(), String> {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if self.live(&users, &user.to_string()) >= self.limits.max_failures {
+    pub fn reserve(&self, user: &str, source: IpAddr, known: bool) -> Result<(), String> {
+        let window = self.limits.window;
+        let max = self.limits.max_users;
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (users, sources) = &mut *guard;
+        let user_key = user.to_string();
+        let u = users.slot(&user_key, max, window, known);
+        if Table::<String>::live(Some(u), window) >= self.limits.max_failures {
             return Err(format!(
                 "too many failed login attempts for {user}; try again later"
             ));
         }
-        drop(users);
-        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        if self.live(&sources, &source) >= self.limits.max_source_failures {
+        let s = sources.slot(&source, max, window, false);
+        if Table::<IpAddr>::live(Some(s), window) >= self.limits.max_source_failures {
+            return Err("too many failed login attempts from this address; try again later".into());
+        }
+        bump(s, window);
+        bump(users.slot(&user_key, max, window, known), window);
+        Ok(())
+    }
+
+    /// `Err(message)` when attempts for this user or address are currently refused (no reservation).
+    pub fn check(&self, user: &str, source: IpAddr) -> Result<(), String> {
+        let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (users, sources) = &*guard;
+        let window = self.limits.window;
+        let user_key = user.to_string();
+        let u = users.entries.get(&user_key).or(users
+            .overflow
+            .as_ref()
+            .filter(|_| users.entries.len() >= self.limits.max_users));
+        if Table::<String>::live(u, window) >= self.limits.max_failures {
+            return Err(format!(
+                "too many failed login attempts for {user}; try again later"
+            ));
+        }
+        let s = sources.entries.get(&source).or(sources
+            .overflow
+            .as_ref()
+            .filter(|_| sources.entries.len() >= self.limits.max_users));
+        if Table::<IpAddr>::live(s, window) >= self.limits.max_source_failures {
             return Err("too many failed login attempts from this address; try again later".into());
         }
         Ok(())
     }
 
-    /// Records a failure and returns how long to wait before answering.
+    /// A reserved attempt failed: how long to wait before answering (grows with the failures of the
+    /// user or the address).
     pub fn failure(&self, user: &str, source: IpAddr) -> Duration {
-        let now = Instant::now();
-        let window = self.limits.window;
-        let bump = |e: &mut Entry| {
-            if e.last.elapsed() >= window {
-                e.failures = 0;
-            }
-            e.failures = e.failures.saturating_add(1);
-            e.last = now;
-            e.failures
-        };
-        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if users.len() >= self.limits.max_users && !users.contains_key(user) {
-            // make room only from expired entries; live failures are never dropped
-            users.retain(|_, e| e.last.elapsed() < window);
-        }
-        let user_failures = if users.len() < self.limits.max_users || users.contains_key(user) {
-            bump(users.entry(user.to_string()).or_insert(Entry {
-                failures: 0,
-                last: now,
-            }))
-        } else {
-            0
-        };
-        drop(users);
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        if sources.len() >= self.limits.max_users && !sources.contains_key(&source) {
-            sources.retain(|_, e| e.last.elapsed() < window);
-        }
-        let source_failures = bump(sources.entry(source).or_insert(Entry {
-            failures: 0,
-            last: now,
-        }));
-        drop(sources);
-        let n = user_failures.max(source_failures).max(1);
+        let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (users, sources) = &*guard;
+        let n = users
+            .count(&user.to_string())
+            .max(sources.count(&source))
+            .max(1);
+        drop(guard);
         let factor = 1u32
             .checked_shl(n.saturating_sub(1).min(16))
             .unwrap_or(u32::MAX);
@@ -133,18 +199,30 @@ impl LoginLimiter {
             .min(self.limits.max_delay)
     }
 
-    /// A successful login clears the user's count (not the address's).
-    pub fn success(&self, user: &str) {
-        self.users
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(user);
+    /// A reserved attempt succeeded: the user's count is cleared and the address's reservation given
+    /// back.
+    pub fn success(&self, user: &str, source: IpAddr) {
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (users, sources) = &mut *guard;
+        users.entries.remove(user);
+        if let Some(e) = sources.entries.get_mut(&source) {
+            e.failures = e.failures.saturating_sub(1);
+        } else if let Some(e) = sources.overflow.as_mut() {
+            e.failures = e.failures.saturating_sub(1);
+        }
     }
 
-    /// Current failure count of a user.
+    /// Current failure count of a user (its own entry).
     pub fn user_failures(&self, user: &str) -> u32 {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        self.live(&users, &user.to_string())
+        let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        Table::<String>::live(guard.0.entries.get(user), self.limits.window)
+    }
+
+    /// How many user names and addresses are tracked (bounded by `max_users` each, plus the
+    /// configured accounts).
+    pub fn tracked(&self) -> (usize, usize) {
+        let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (guard.0.entries.len(), guard.1.entries.len())
     }
 }
 
@@ -163,17 +241,37 @@ mod tests {
         }
     }
 
+    fn fail(l: &LoginLimiter, user: &str, ip: IpAddr) -> Result<Duration, String> {
+        l.reserve(user, ip, false)?;
+        Ok(l.failure(user, ip))
+    }
+
     #[test]
     fn delays_grow_then_attempts_are_refused() {
         let l = LoginLimiter::new(limits());
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         assert!(l.check("alice", ip).is_ok());
-        assert_eq!(l.failure("alice", ip), Duration::from_millis(10));
-        assert_eq!(l.failure("alice", ip), Duration::from_millis(20));
-        assert_eq!(l.failure("alice", ip), Duration::from_millis(40));
+        assert_eq!(fail(&l, "alice", ip), Ok(Duration::from_millis(10)));
+        assert_eq!(fail(&l, "alice", ip), Ok(Duration::from_millis(20)));
+        assert_eq!(fail(&l, "alice", ip), Ok(Duration::from_millis(40)));
         assert!(l.check("alice", ip).unwrap_err().contains("alice"));
+        assert!(l.reserve("alice", ip, false).unwrap_err().contains("alice"));
         // another user from another address is unaffected
         assert!(l.check("bob", "10.0.0.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn parallel_attempts_are_counted_before_the_password_is_checked() {
+        let l = LoginLimiter::new(limits());
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        // three attempts in flight (none finished yet): the fourth is refused
+        for _ in 0..3 {
+            l.reserve("alice", ip, true).unwrap();
+        }
+        assert!(l.reserve("alice", ip, true).is_err());
+        // a success gives its reservation back and clears the user
+        l.success("alice", ip);
+        assert!(l.reserve("alice", ip, true).is_ok());
     }
 
     #[test]
@@ -181,24 +279,63 @@ mod tests {
         let l = LoginLimiter::new(limits());
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..3 {
-            l.failure("alice", ip);
+            fail(&l, "alice", ip).unwrap();
         }
         for i in 0..100 {
-            l.failure(
+            let _ = fail(
+                &l,
                 &format!("random-{i}"),
                 format!("10.1.{}.{}", i / 250, i % 250).parse().unwrap(),
             );
         }
         assert_eq!(l.user_failures("alice"), 3);
         assert!(l.check("alice", "10.9.9.9".parse().unwrap()).is_err());
+        // memory stays bounded
+        let (users, sources) = l.tracked();
+        assert!(users <= 4 && sources <= 4, "{users} {sources}");
+    }
+
+    #[test]
+    fn a_full_table_throttles_untracked_names_together() {
+        let l = LoginLimiter::new(limits());
+        for i in 0..4 {
+            fail(
+                &l,
+                &format!("filler-{i}"),
+                format!("10.2.0.{i}").parse().unwrap(),
+            )
+            .unwrap();
+        }
+        // the table is full of live entries: new names share the overflow entry
+        let mut refused = false;
+        for i in 0..10 {
+            if fail(
+                &l,
+                &format!("new-{i}"),
+                format!("10.3.0.{i}").parse().unwrap(),
+            )
+            .is_err()
+            {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "untracked names were never throttled");
+        // a configured account is always tracked on its own
+        let ip: IpAddr = "10.4.0.1".parse().unwrap();
+        assert!(l.reserve("admin", ip, true).is_ok());
+        assert_eq!(l.user_failures("admin"), 1);
     }
 
     #[test]
     fn source_limit_applies_across_names() {
-        let l = LoginLimiter::new(limits());
+        let l = LoginLimiter::new(Limits {
+            max_users: 100,
+            ..limits()
+        });
         let ip: IpAddr = "10.0.0.7".parse().unwrap();
         for i in 0..10 {
-            l.failure(&format!("user{i}"), ip);
+            assert!(fail(&l, &format!("user{i}"), ip).is_ok());
         }
         assert!(l.check("fresh", ip).unwrap_err().contains("address"));
     }

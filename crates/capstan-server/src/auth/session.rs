@@ -439,14 +439,15 @@ pub async fn login(
     password_text: &str,
     source: IpAddr,
 ) -> Result<String, ApiError> {
-    if let Err(message) = state.limiter.check(username, source) {
+    let settings = state.settings();
+    let known = local_account(&settings, username).is_some();
+    if let Err(message) = state.limiter.reserve(username, source, known) {
         state.metrics.inc(
             "argocd_login_request_total",
             "status=\"failure\"".to_string(),
         );
         return Err(ApiError::ResourceExhausted(message));
     }
-    let settings = state.settings();
     let account = local_account(&settings, username).filter(|a| a.enabled && a.login);
     let (hash, mtime) = account
         .as_ref()
@@ -473,7 +474,7 @@ pub async fn login(
             "Invalid username or password".into(),
         ));
     }
-    state.limiter.success(username);
+    state.limiter.success(username, source);
     state.metrics.inc(
         "argocd_login_request_total",
         "status=\"success\"".to_string(),

@@ -66,9 +66,65 @@ pub async fn load_cached_authorized(
     name: &str,
     action: &str,
 ) -> ApiResult<Value> {
-    let app = load_cached(state, name).await?;
-    rbac::enforce(state, p, "applications", action, &rbac_object(&app)).await?;
-    Ok(app)
+    let loaded = load_cached(state, name).await;
+    authorize(state, p, name, action, loaded).await
+}
+
+/// The answer to a caller who may not see Application `name` (whether it exists or not): the same
+/// 403 for both, naming only what the caller sent, so that neither the status, nor the message,
+/// nor the project tells whether an Application of that name exists.
+fn hidden(action: &str, name: &str, p: &Principal) -> ApiError {
+    ApiError::denied("applications", action, name, &p.subject)
+}
+
+/// Decides `action` on a loaded (or missing) Application without revealing the existence of
+/// Applications the caller may not `get`: a caller who may `get` it but not `action` it gets the
+/// 403 naming the permission; one who may not even `get` it gets the same 403 as for a missing
+/// Application. A missing Application is a 404 only for callers who could `get` an Application of
+/// that name in every project (for them, existence is no secret).
+pub async fn authorize(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    action: &str,
+    loaded: ApiResult<Value>,
+) -> ApiResult<Value> {
+    let authorizer = rbac::Authorizer::new(state, p).await?;
+    let app = match loaded {
+        Ok(app) => app,
+        Err(ApiError::NotFound(message)) => {
+            let (projects, _) = state
+                .client
+                .list(&state.types.project, Some(&state.config.namespace), None)
+                .await?;
+            let everywhere = projects.iter().all(|proj| {
+                let project = proj
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                authorizer.allows("applications", "get", &format!("{project}/{name}"))
+            });
+            return Err(if everywhere {
+                ApiError::NotFound(message)
+            } else {
+                hidden(action, name, p)
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let object = rbac_object(&app);
+    if authorizer.allows("applications", action, &object) {
+        return Ok(app);
+    }
+    if action != "get" && authorizer.allows("applications", "get", &object) {
+        return Err(ApiError::denied(
+            "applications",
+            action,
+            &object,
+            &p.subject,
+        ));
+    }
+    Err(hidden(action, name, p))
 }
 
 /// Stores a written Application in the cache too, so that a read right after sees it.
@@ -77,17 +133,16 @@ pub fn written(state: &AppState, app: Value) -> Json<Value> {
     Json(app)
 }
 
-/// Reads an Application the caller may `action`. A caller who may not even `get` it is told it
-/// does not exist only when it really does not; otherwise the answer is 403 naming the permission.
+/// Reads an Application the caller may `action` (from the cluster, for writes); see [`authorize`]
+/// for the answers when the caller may not.
 pub async fn load_authorized(
     state: &AppState,
     p: &Principal,
     name: &str,
     action: &str,
 ) -> ApiResult<Value> {
-    let app = load(state, name).await?;
-    rbac::enforce(state, p, "applications", action, &rbac_object(&app)).await?;
-    Ok(app)
+    let loaded = load(state, name).await;
+    authorize(state, p, name, action, loaded).await
 }
 
 fn check_namespace(state: &AppState, pairs: &[(String, String)]) -> ApiResult<()> {
@@ -268,7 +323,13 @@ pub async fn create(
         .await?
     {
         if existing["spec"] == app["spec"] {
-            return Ok(Json(existing));
+            // the existing Application is answered only to a caller who may read it
+            if rbac::allowed(&state, &p, "applications", "get", &rbac_object(&existing)).await? {
+                return Ok(Json(existing));
+            }
+            return Err(ApiError::AlreadyExists(format!(
+                "application '{name}' already exists"
+            )));
         }
         if !upsert {
             return Err(ApiError::InvalidArgument(
@@ -315,9 +376,9 @@ async fn store_update(
 ) -> ApiResult<Json<Value>> {
     rbac::enforce(state, p, "applications", "update", &rbac_object(&existing)).await?;
     rbac::enforce(state, p, "applications", "update", &rbac_object(&new)).await?;
-    if new.get("operation") != existing.get("operation")
-        && new.get("operation").is_some_and(|o| !o.is_null())
-    {
+    // writing, changing or removing an inline operation needs `override`
+    let op = |v: &Value| v.get("operation").filter(|o| !o.is_null()).cloned();
+    if op(&new) != op(&existing) {
         rbac::enforce(state, p, "applications", "override", &rbac_object(&new)).await?;
     }
     validate(state, &new).await?;
@@ -410,7 +471,29 @@ pub async fn patch(
             "a patch cannot rename an application".into(),
         ));
     }
-    store_update(&state, &p, existing, new).await
+    // only the spec, labels, annotations, finalizers and the operation (which needs `override`) are
+    // taken from the patched object, as Argo CD does: a patch does not write status or other metadata
+    let mut kept = existing.clone();
+    kept["spec"] = new["spec"].clone();
+    for key in ["labels", "annotations", "finalizers"] {
+        match new["metadata"].get(key) {
+            Some(v) => kept["metadata"][key] = v.clone(),
+            None => {
+                if let Some(m) = kept["metadata"].as_object_mut() {
+                    m.remove(key);
+                }
+            }
+        }
+    }
+    match new.get("operation") {
+        Some(op) => kept["operation"] = op.clone(),
+        None => {
+            if let Some(o) = kept.as_object_mut() {
+                o.remove("operation");
+            }
+        }
+    }
+    store_update(&state, &p, existing, kept).await
 }
 
 /// `DELETE /api/v1/applications/{name}?cascade=&propagationPolicy=`: with cascade (the default) the

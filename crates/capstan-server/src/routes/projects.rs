@@ -153,7 +153,13 @@ pub async fn create(
         .await?
     {
         if existing["spec"] == project["spec"] {
-            return Ok(Json(existing));
+            // the existing project is answered only to a caller who may read it
+            if rbac::allowed(&state, &p, "projects", "get", &name).await? {
+                return Ok(Json(existing));
+            }
+            return Err(ApiError::AlreadyExists(format!(
+                "project '{name}' already exists"
+            )));
         }
         if !req.upsert {
             return Err(ApiError::InvalidArgument(

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -17,8 +17,15 @@ pub async fn healthz() -> &'static str {
 /// The version Capstan reports: the Argo CD API level it implements and its own version.
 pub const VERSION: &str = concat!("v3.6.0+capstan.", env!("CARGO_PKG_VERSION"));
 
-/// `GET /api/version`: the version and platform, nothing else.
-pub async fn version() -> Json<Value> {
+/// `GET /api/version`: the version only for unauthenticated (and anonymous) callers, as Argo CD
+/// answers them; the platform too for a logged-in caller. No tool versions either way.
+pub async fn version(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let logged_in = crate::auth::session::authenticate(&state, &headers)
+        .await
+        .is_ok_and(|p| p.kind != crate::auth::PrincipalKind::Anonymous);
+    if !logged_in {
+        return Json(json!({ "Version": VERSION }));
+    }
     Json(json!({
         "Version": VERSION,
         "Platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
