@@ -19,12 +19,18 @@ const INVALID_VALUE: &str = "leakcheck-invalid-stringdata-51c2";
 const LAST_APPLIED_VALUE: &str = "leakcheck-last-applied-9b0e";
 const URL_PASSWORD: &str = "leakcheck-url-password-c4d1";
 const REPO_PASSWORD: &str = "leakcheck-repo-password-e82f";
+const CLUSTER_TOKEN: &str = "leakcheck-cluster-token-3a9d";
+const CLUSTER_PASSWORD: &str = "leakcheck-cluster-password-0be4";
+const SSO_SECRET: &str = "leakcheck-sso-client-secret-77c5";
 const MARKERS: &[&str] = &[
     SECRET_VALUE,
     INVALID_VALUE,
     LAST_APPLIED_VALUE,
     URL_PASSWORD,
     REPO_PASSWORD,
+    CLUSTER_TOKEN,
+    CLUSTER_PASSWORD,
+    SSO_SECRET,
 ];
 
 fn free_port() -> u16 {
@@ -208,6 +214,61 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
         Some(&repo_secret.to_string()),
     );
     assert!(ok, "{out}");
+    // a cluster with a bearer token (and basic auth) that cannot be reached, and an app deployed to it
+    let cluster_secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "far-cluster", "namespace": "argocd",
+                     "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {"name": "far", "server": "https://127.0.0.1:9",
+            "config": json!({"bearerToken": CLUSTER_TOKEN, "username": "admin",
+                             "password": CLUSTER_PASSWORD,
+                             "tlsClientConfig": {"insecure": true}}).to_string()}});
+    let (ok, out) = kubectl(
+        &kubeconfig,
+        &["apply", "-f", "-"],
+        Some(&cluster_secret.to_string()),
+    );
+    assert!(ok, "{out}");
+    // an SSO client secret in argocd-secret, referenced from oidc.config
+    let (ok, out) = kubectl(
+        &kubeconfig,
+        &[
+            "patch",
+            "secret",
+            "argocd-secret",
+            "-n",
+            "argocd",
+            "--type",
+            "merge",
+            "-p",
+            &json!({"stringData": {"oidc.sso.clientSecret": SSO_SECRET}}).to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    let oidc = "name: SSO\nissuer: https://127.0.0.1:9/dex\nclientID: capstan\nclientSecret: $oidc.sso.clientSecret\n";
+    let (ok, out) = kubectl(
+        &kubeconfig,
+        &[
+            "patch",
+            "configmap",
+            "argocd-cm",
+            "-n",
+            "argocd",
+            "--type",
+            "merge",
+            "-p",
+            &json!({"data": {"oidc.config": oidc}}).to_string(),
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    let far = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "far-app", "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": repo.url(), "path": "guestbook", "targetRevision": "main"},
+                 "destination": {"name": "far", "namespace": "x"}}});
+    let (ok, out) = kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&far.to_string()));
+    assert!(ok, "{out}");
     for (name, url) in [
         ("leaky-url", leaky_url.as_str()),
         ("leaky-creds", "https://127.0.0.1:9/org/private.git"),
@@ -239,7 +300,7 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
                     .as_array()
                     .is_some_and(|c| !c.is_empty())
             };
-            synced_head && errored("leaky-url") && errored("leaky-creds")
+            synced_head && errored("leaky-url") && errored("leaky-creds") && errored("far-app")
         },
     );
 
@@ -325,6 +386,9 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
         &["app", "manifests", "guestbook"],
         &["app", "get", "leaky-url"],
         &["app", "get", "leaky-creds"],
+        &["app", "get", "far-app"],
+        &["cluster", "list", "-o", "json"],
+        &["cluster", "get", "far", "-o", "json"],
         &["repo", "list", "-o", "json"],
     ] {
         collected.push((format!("capstan {}", args.join(" ")), cli(args)));
