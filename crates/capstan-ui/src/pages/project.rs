@@ -88,6 +88,20 @@ pub fn render(user: &str, p: &ProjectView, update: &Perm) -> String {
                         @if !r.description.is_empty() { p.message { (r.description) } }
                         @if !r.groups.is_empty() { p { "Groups: " (r.groups.join(", ")) } }
                         ul { @for line in &r.policies { li { code { (line) } } } }
+                        details.edit-role {
+                            summary { "Edit " (r.name) }
+                            form.edit-role-form method="post" action=(action) {
+                                input type="hidden" name="op" value="add-role";
+                                input type="hidden" name="role" value=(r.name);
+                                label for={ "role-description-" (r.name) } { "Description" }
+                                input id={ "role-description-" (r.name) } name="description" value=(r.description);
+                                label for={ "role-policies-" (r.name) } { "Policies, one per line" }
+                                textarea id={ "role-policies-" (r.name) } name="policies" rows="4" spellcheck="false" { (r.policies.join("\n")) }
+                                label for={ "role-groups-" (r.name) } { "Groups (comma-separated)" }
+                                input id={ "role-groups-" (r.name) } name="groups" value=(r.groups.join(", "));
+                                (save("Save role", update))
+                            }
+                        }
                         (remove_button(&action, &[("op", "remove-role"), ("role", &r.name)], &format!("Remove role {}", r.name), update))
                     }
                 }
@@ -175,6 +189,10 @@ mod tests {
         assert!(html.contains("Groups: devs"));
         assert!(html.contains("0 22 * * *"));
         assert!(html.contains("action=\"/settings/projects/team/edit\""));
+        // an existing role's form is filled with what it has
+        assert!(html.contains("<input type=\"hidden\" name=\"role\" value=\"ci\">"));
+        assert!(html.contains("name=\"groups\" value=\"devs\""));
+        assert!(html.contains(">p, proj:team:ci, applications, sync, team/*, allow</textarea>"));
         for op in [
             "add-repo",
             "remove-repo",
