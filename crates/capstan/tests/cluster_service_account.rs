@@ -277,6 +277,7 @@ async fn service_account_cluster_add_rotate_and_statistics() {
             "--name",
             "dest",
             "--service-account",
+            "-y",
         ])
         .await;
     assert_eq!(

@@ -60,6 +60,9 @@ pub enum ClusterCommand {
         /// Namespace of the ServiceAccount.
         #[arg(long, default_value = "kube-system")]
         system_namespace: String,
+        /// Do not ask before installing the ServiceAccount (never asked without a terminal).
+        #[arg(short = 'y', long)]
+        yes: bool,
     },
     /// Show one cluster by server URL or name.
     ///
@@ -162,6 +165,20 @@ fn default_kubeconfig() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".kube").join("config"))
 }
 
+/// Asks on a terminal; without one, the answer is yes (scripts pass `-y` anyway).
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(true);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 /// Connects to the kubeconfig context and installs the ServiceAccount; returns its token.
 fn install_service_account(
     kubeconfig: &Path,
@@ -208,6 +225,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             upsert,
             service_account,
             system_namespace,
+            yes,
         } => {
             let path = match kubeconfig {
                 Some(p) => p,
@@ -216,6 +234,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let mut body = cluster_from_kubeconfig(&path, &context)?;
             if let Some(sa) = service_account {
                 let existing = Some(sa.as_str()).filter(|s| !s.is_empty());
+                let scope = if namespaces.is_empty() {
+                    "full cluster level privileges".to_string()
+                } else {
+                    format!("privileges in namespaces {}", namespaces.join(", "))
+                };
+                if existing.is_none()
+                    && !yes
+                    && !confirm(&format!(
+                        "WARNING: This will create a service account `{}` on the cluster referenced by context `{context}` with {scope}. Do you want to continue?",
+                        service_account::MANAGER_SERVICE_ACCOUNT
+                    ))?
+                {
+                    println!("Cluster '{context}' not added");
+                    return Ok(ExitCode::SUCCESS);
+                }
                 let token = install_service_account(
                     &path,
                     &context,
