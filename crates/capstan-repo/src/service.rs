@@ -135,6 +135,9 @@ pub struct ServiceSettings {
     pub cache_disk_entries: u64,
     /// Kubernetes version used when a request names none.
     pub default_kube_version: String,
+    /// Time limit of one generation once it holds its render slots (checkout and every tool run
+    /// together; each tool run also has [`ToolSettings::timeout`]).
+    pub generation_timeout: std::time::Duration,
 }
 
 impl ServiceSettings {
@@ -149,6 +152,7 @@ impl ServiceSettings {
             cache_memory_entries: 20_000,
             cache_disk_entries: 100_000,
             default_kube_version: "1.32.0".into(),
+            generation_timeout: std::time::Duration::from_secs(180),
         }
     }
 }
@@ -372,6 +376,33 @@ impl RepoService {
             revision: commit.to_string(),
             path: source.path.clone().unwrap_or_default(),
         };
+        // One time limit for the whole generation (checkout, every tool run, Jsonnet), counted
+        // from when it holds its slots: a source made of many slow steps cannot hold them longer.
+        let limit = self.settings.generation_timeout;
+        match tokio::time::timeout(
+            limit,
+            self.render_in_slot(req, &place, commit, ref_commits, kube_version, target),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(place.tool(
+                "manifest generation",
+                format!("timed out after {} s", limit.as_secs()),
+            )),
+        }
+    }
+
+    async fn render_in_slot(
+        &self,
+        req: &ManifestRequest,
+        place: &Place,
+        commit: &str,
+        ref_commits: &BTreeMap<String, (String, String)>,
+        kube_version: &str,
+        target: &str,
+    ) -> Result<CachedManifests, RenderError> {
+        let source = &req.source;
         let checkout = self.git.checkout(&source.repo_url, commit).await?;
         if let Some(link) = checkout.escaping_symlinks.first() {
             return Err(place.outside("symlink", link.clone()));
@@ -410,7 +441,7 @@ impl RepoService {
         });
         let root = checkout.dir().to_path_buf();
         let input = render::RenderInput {
-            place: &place,
+            place,
             source,
             checkout: &checkout,
             repo_root: &root,

@@ -262,3 +262,36 @@ async fn yaml_alias_bombs_are_refused() {
     assert!(err.to_string().contains("too large"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_of_many_slow_steps_is_stopped_at_the_generation_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write("app/marker.txt", "x");
+    work.commit("slow steps");
+    // each step stays under the tool limit; together they do not
+    let plugin = "apiVersion: argoproj.io/v1alpha1\nkind: ConfigManagementPlugin\nmetadata:\n  name: slow-steps\nspec:\n  init:\n    command: [sh, -c, 'sleep 3']\n  generate:\n    command: [sh, -c, 'sleep 3; echo \"{}\"']\n";
+    let plugins = capstan_repo::render::ConfigManagementPlugin::parse(plugin, "p.yaml").unwrap();
+    let service = service_tweaked(&tmp.path().join("cache"), |s| {
+        s.tools.plugins = plugins;
+        s.tools.timeout = Duration::from_secs(5);
+        s.generation_timeout = Duration::from_secs(4);
+    });
+    let started = Instant::now();
+    let err = generate(
+        &service,
+        json!({"repoURL": work.dir.display().to_string(), "path": "app", "plugin": {"name": "slow-steps"}}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("manifest generation failed: timed out after 4 s"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -36,6 +36,15 @@ pub struct Args {
         value_parser = capstan_repo::exec::parse_timeout
     )]
     pub tool_timeout: Duration,
+    /// Time limit of one whole manifest generation once it holds a render slot (checkout and all
+    /// tool runs together): seconds or a duration.
+    #[arg(
+        long,
+        env = "CAPSTAN_REPO_SERVER_GENERATION_TIMEOUT",
+        default_value = "180s",
+        value_parser = capstan_repo::exec::parse_timeout
+    )]
+    pub generation_timeout: Duration,
     /// Most bytes of manifest files one directory source may read (Argo CD's flag and default).
     #[arg(
         long,
@@ -129,6 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut settings = ServiceSettings::new(&args.cache_dir);
     settings.parallelism = args.parallelism.max(1);
     settings.tools.timeout = args.tool_timeout.max(Duration::from_secs(1));
+    settings.generation_timeout = args.generation_timeout.max(Duration::from_secs(1));
     settings.git.timeout = Duration::from_secs(args.git_timeout.max(1));
     settings.tools.limits = capstan_repo::render::Limits {
         max_combined_directory_manifests_size: args.max_combined_directory_manifests_size,
