@@ -221,6 +221,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     ep!(
         "get",
+        "/api/v1/applications/{name}/resource",
+        "ApplicationService",
+        "Live manifest of a resource of the application's tree (Secret values masked)",
+        None,
+        "ApplicationResourceResponse",
+        ["namespace", "resourceName", "version", "group", "kind"]
+    ),
+    ep!(
+        "get",
         "/api/v1/applications/{name}/resource/actions",
         "ApplicationService",
         "Actions available on a managed resource",
@@ -477,6 +486,7 @@ fn definitions() -> Value {
         "ApplicationTree",
         "ManagedResourcesResponse",
         "ResourceActionsListResponse",
+        "ApplicationResourceResponse",
         "ResourceActionRunRequestV2",
         "LogEntry",
         "Settings",

@@ -280,6 +280,11 @@ async fn forbidden_and_missing_objects_answer_alike() {
             "/api/v1/applications/{}/resource/actions?kind=Secret&resourceName=x&version=v1",
             None,
         ),
+        (
+            Method::GET,
+            "/api/v1/applications/{}/resource?kind=Secret&resourceName=x&version=v1",
+            None,
+        ),
         (Method::GET, "/api/v1/applications/{}/pods/p/logs", None),
     ];
     for (method, template, body) in &endpoints {
@@ -409,6 +414,24 @@ async fn resource_endpoints_reach_only_the_applications_tree() {
             .await;
         assert_eq!(s, 404, "v2 {query}: {v}");
     }
+    // the live manifest endpoint too
+    for query in &attempts {
+        let path = format!("/api/v1/applications/mine-app/resource?{query}");
+        let (s, v) = h.get(&path, &alice).await;
+        assert_eq!(s, 404, "{path}: {v}");
+        assert!(!v.to_string().contains(MARKER));
+    }
+    let (s, v) = h
+        .get(
+            &format!(
+                "/api/v1/applications/mine-app/resource?{}",
+                q("mine-a", "ConfigMap", "own")
+            ),
+            &alice,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["manifest"].as_str().unwrap().contains("\"own\""), "{v}");
     // the application's own resource is reachable
     let (s, v) = h
         .get(

@@ -285,6 +285,9 @@ async fn secret_data_is_masked_in_every_view() {
             format!(
                 "/api/v1/applications/{app}/resource/actions?namespace=default&resourceName={app}-secret&version=v1&kind=Secret"
             ),
+            format!(
+                "/api/v1/applications/{app}/resource?namespace=default&resourceName={app}-secret&version=v1&kind=Secret"
+            ),
             "/api/v1/applications".to_string(),
         ]
     };
@@ -307,7 +310,17 @@ async fn secret_data_is_masked_in_every_view() {
             seen
         }
     };
-    assert_eq!(check_all("synced").await, 16);
+    assert_eq!(check_all("synced").await, 18);
+    // the live manifest of the Secret is served, masked
+    let (s, v) = h
+        .get(
+            "/api/v1/applications/good/resource?namespace=default&resourceName=app-secret&version=v1&kind=Secret",
+            &token,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let manifest: Value = serde_json::from_str(v["manifest"].as_str().unwrap()).unwrap();
+    assert_eq!(manifest["data"]["password"], "++++++++", "{manifest}");
     // managed-resources did show the Secret (masked), with its last-applied annotation
     let (_, list) = h
         .get("/api/v1/applications/good/managed-resources", &token)

@@ -62,7 +62,7 @@ pub fn app_rules(app: &Value) -> ApiResult<Vec<IgnoreDifferencesRule>> {
 }
 
 /// argocd-cm's diff settings (an invalid customization is an error naming its key).
-async fn system_settings(state: &AppState) -> ApiResult<SystemDiffSettings> {
+pub(crate) async fn system_settings(state: &AppState) -> ApiResult<SystemDiffSettings> {
     let cm = state
         .client
         .get(

@@ -117,6 +117,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/applications/{name}/events", get(resources::events))
         .route(
+            "/api/v1/applications/{name}/resource",
+            get(resources::live_resource),
+        )
+        .route(
             "/api/v1/applications/{name}/resource/actions",
             get(actions::list).post(actions::run),
         )

@@ -259,3 +259,61 @@ pub async fn events(
         json!({"metadata": {"resourceVersion": rv}, "items": items}),
     ))
 }
+
+/// `GET /api/v1/applications/{name}/resource?namespace=&resourceName=&version=&group=&kind=`: the
+/// live manifest of one resource of the Application's tree (a managed resource or one of its
+/// children), as `{"manifest": "<json>"}`. Anything outside the tree is answered as missing, and
+/// Secret values (and argocd-cm's `resource.sensitive.mask.annotations`) are masked.
+pub async fn live_resource(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(query.as_deref());
+    let q = |k: &str| query_one(&pairs, k).unwrap_or_default();
+    let (namespace, resource_name, group, kind) =
+        (q("namespace"), q("resourceName"), q("group"), q("kind"));
+    let app = load_cached_authorized(&state, &p, &name, "get").await?;
+    if kind.is_empty() || resource_name.is_empty() {
+        return Err(ApiError::InvalidArgument(
+            "kind and resourceName are required".into(),
+        ));
+    }
+    let t = tree(&state, &app).await?;
+    let node = t["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| {
+            s(n, "/group") == group
+                && s(n, "/kind") == kind
+                && s(n, "/namespace") == namespace
+                && s(n, "/name") == resource_name
+        })
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{kind} {namespace}/{resource_name} is not a resource of application {name}"
+            ))
+        })?;
+    let client = state.destination_client(&app).await?;
+    let rt = client
+        .resolve(&api_version(&group, s(node, "/version")), &kind)
+        .await?;
+    let live = client
+        .get(
+            &rt,
+            (!namespace.is_empty()).then_some(namespace.as_str()),
+            &resource_name,
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("{kind} {namespace}/{resource_name} does not exist"))
+        })?;
+    let system = crate::routes::managed::system_settings(&state).await?;
+    let (_, masked) =
+        capstan_diff::mask::hide_secret_data_with(None, Some(&live), &system.mask_annotations);
+    Ok(Json(
+        json!({"manifest": masked.unwrap_or(Value::Null).to_string()}),
+    ))
+}
