@@ -351,3 +351,42 @@ pub async fn published_cluster_info(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm(updated_at: &str) -> Value {
+        json!({"data": {
+            "server": "https://dest:6443/",
+            "replica": "r1",
+            "updatedAt": updated_at,
+            "info": json!({
+                "connectionState": {"status": "Failed", "message": "down", "attemptedAt": updated_at},
+                "serverVersion": "",
+                "cacheInfo": {"resourcesCount": 3, "apisCount": 2},
+                "applicationsCount": 1,
+            }).to_string(),
+        }})
+    }
+
+    #[test]
+    fn published_information_is_read_and_ages() {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (server, info) = parse_published(&cm(&now)).unwrap();
+        assert_eq!(server, "https://dest:6443");
+        assert!(info.is_fresh());
+        let state = info.connection();
+        assert_eq!(state.status, "Failed");
+        assert_eq!(state.message, "down");
+        assert_eq!(state.server_version, None);
+        assert_eq!(info.info["cacheInfo"]["resourcesCount"], 3);
+        let old = (chrono::Utc::now() - chrono::Duration::minutes(10))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert!(!parse_published(&cm(&old)).unwrap().1.is_fresh());
+        assert!(parse_published(&json!({"data": {"server": "x", "info": "{"}})).is_none());
+        let undated = parse_published(&json!({"data": {"server": "x", "info": "{}"}})).unwrap();
+        assert!(!undated.1.is_fresh());
+        assert_eq!(undated.1.connection().status, "Unknown");
+    }
+}

@@ -476,6 +476,56 @@ async fn service_account_cluster_add_rotate_and_statistics() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // a named, existing ServiceAccount is used as it is (no RBAC installed), replacing the cluster
+    let sa_rt = admin.resolve("v1", "ServiceAccount").await.unwrap();
+    admin
+        .create(
+            &json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "deployer", "namespace": "kube-system"}}),
+            false,
+        )
+        .await
+        .unwrap();
+    let out = cli
+        .run(&[
+            "cluster",
+            "add",
+            "capstan",
+            "--kubeconfig",
+            &dest_kubeconfig,
+            "--name",
+            "dest",
+            "--service-account",
+            "deployer",
+            "--upsert",
+        ])
+        .await;
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert!(!out.stderr.contains("ClusterRole"), "{}", out.stderr);
+    let deployer = dest_secret(&admin, "deployer-long-lived-token")
+        .await
+        .expect("token Secret of the named ServiceAccount");
+    let deployer_token = capstan_settings::secret_data(&deployer).unwrap()["token"].clone();
+    assert_eq!(
+        cluster_config(&control).await["bearerToken"],
+        deployer_token.as_str()
+    );
+    assert!(
+        admin
+            .get(&sa_rt, Some("kube-system"), "deployer")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        list_namespaces(&client_with(&server, &ca, &deployer_token)).await,
+        Ok(4)
+    );
+
     // a cluster not added with a service account: a clear error
     let out = cli
         .run(&["cluster", "rotate-auth", "https://kubernetes.default.svc"])
