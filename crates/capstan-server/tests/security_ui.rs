@@ -137,6 +137,20 @@ async fn stored_markup_renders_as_text() {
     let token = h.admin_token().await;
     let cookie = cookie_of(&h).await;
 
+    // a manifest in the repository carries markup too: it reaches the diff and desired manifest
+    h.repo.commit(
+        &[(
+            "guestbook/xss-cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: xss-cm\n  namespace: default\ndata:\n  page: \"<script>window.__xss=1</script>\"\n",
+        )],
+        &[],
+    );
+    // and an Event about a resource of the application
+    let event = json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "xss-event", "namespace": "default"},
+        "involvedObject": {"kind": "ConfigMap", "namespace": "default", "name": XSS[1]},
+        "type": "Warning", "reason": XSS[2], "message": XSS[0], "count": 1});
+    h.cluster.client.create(&event, false).await.unwrap();
     let mut app = h.application("xss", "default", "guestbook", "default");
     app["metadata"]["annotations"] =
         json!({"note": XSS[0], "link.argocd.argoproj.io/docs": XSS[1]});
@@ -247,6 +261,32 @@ async fn stored_markup_renders_as_text() {
         }
     }
     assert_eq!(checked, 16);
+    let (_, events) = get(
+        &h,
+        &cookie,
+        &format!("/applications/xss/resource?{resource_query}&tab=events"),
+    )
+    .await;
+    assert!(
+        events.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"),
+        "the event's message, escaped: {events}"
+    );
+    // (the xss application's repoURL is markup itself, so its diff is an escaped error; an
+    // application of the real repository shows the manifest's text)
+    let (s, v) = h
+        .post(
+            "/api/v1/applications",
+            &token,
+            h.application("xss-diff", "default", "guestbook", "default"),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, diff) = get(&h, &cookie, "/applications/xss-diff/diff").await;
+    assert_inert("/applications/xss-diff/diff", &diff);
+    assert!(
+        diff.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"),
+        "the manifest's text in the diff, escaped: {diff}"
+    );
     let (_, page) = get(&h, &cookie, "/applications/xss").await;
     assert!(page.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"));
     assert!(page.contains("&lt;/textarea&gt;&lt;script&gt;alert(2)&lt;/script&gt;"));

@@ -3,8 +3,11 @@
 //! `crates/capstan-ui/tests/e2e/ui_e2e.py` logs in, creates an application from the form, syncs it
 //! and watches its tile turn Synced/Healthy without reloading, opens the tree and a resource's diff
 //! after a commit, rolls back, deletes, and checks that a read-only user sees Sync disabled and gets
-//! the 403 message when forcing it. Screenshots of the list, the tree and the diff are written to
-//! `<target dir>/ui-e2e/`.
+//! the 403 message when forcing it; it also drives the graph view and grouping, the repository
+//! "Test connection", the project role and sync window forms and the Kustomize parameter form, and
+//! opens an application full of planted markup and `javascript:`/`data:` links to check that
+//! nothing runs (issue #13). Screenshots of the list, the tree, the graph and the diff are written
+//! to `<target dir>/ui-e2e/`.
 
 mod common;
 
@@ -87,7 +90,7 @@ async fn web_ui_in_headless_chromium() {
         "browser test failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains("all steps passed"), "{stdout}");
-    for shot in ["list.png", "tree.png", "diff.png"] {
+    for shot in ["list.png", "tree.png", "graph.png", "diff.png"] {
         let len = std::fs::metadata(artifacts.join(shot))
             .map(|m| m.len())
             .unwrap_or(0);
