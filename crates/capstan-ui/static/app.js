@@ -71,7 +71,12 @@
       const fresh = doc.getElementById("live");
       const current = document.getElementById("live");
       if (fresh && current) {
+        // the graph scrolls in its own box: keep where the user was
+        const box = current.querySelector(".graph-scroll");
+        const scroll = box ? [box.scrollLeft, box.scrollTop] : null;
         current.innerHTML = fresh.innerHTML;
+        const newBox = current.querySelector(".graph-scroll");
+        if (scroll && newBox) { newBox.scrollLeft = scroll[0]; newBox.scrollTop = scroll[1]; }
         for (const attr of fresh.getAttributeNames()) current.setAttribute(attr, fresh.getAttribute(attr));
       }
       lastRefresh = Date.now();
