@@ -163,6 +163,29 @@ pub struct Place {
     pub revision: String,
     /// Application path.
     pub path: String,
+    /// Directories on the repo server (the checkout) that tool messages must not show; they are
+    /// replaced by [`HIDDEN_PATH`], as are private work copies.
+    pub hidden: Vec<String>,
+}
+
+/// What a tool message shows instead of a directory of the repo server (Argo CD's wording).
+pub const HIDDEN_PATH: &str = "<path to cached source>";
+
+/// Replaces the repo server's own directories in a tool message: the given ones, and the private
+/// work copies and scratch directories (`.../capstan-work-XXXXXX`, `.../capstan-helm-XXXXXX`).
+fn hide_paths(message: &str, hidden: &[String]) -> String {
+    let mut out = message.to_string();
+    for dir in hidden.iter().filter(|d| d.len() > 1) {
+        out = out.replace(dir.as_str(), HIDDEN_PATH);
+    }
+    static WORK: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = WORK.get_or_init(|| {
+        regex::Regex::new(r#"(?:/[^/\s'":]+)*/capstan-(?:work|helm)-[A-Za-z0-9_]+"#).ok()
+    });
+    match re {
+        Some(re) => re.replace_all(&out, HIDDEN_PATH).into_owned(),
+        None => out,
+    }
 }
 
 impl Place {
@@ -173,7 +196,7 @@ impl Place {
             path: self.path.clone(),
             tool: tool.to_string(),
             // a tool may echo a URL with user info (a value file URL, a dependency repository)
-            message: crate::git::url::redact_url(&message.into()),
+            message: hide_paths(&crate::git::url::redact_url(&message.into()), &self.hidden),
         }
     }
 
@@ -210,5 +233,35 @@ impl Place {
             revision: self.revision.clone(),
             path: self.path.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_server_directories_are_hidden_in_tool_messages() {
+        let place = Place {
+            hidden: vec!["/var/cache/git/checkouts/p1-abc/0123".into()],
+            ..Default::default()
+        };
+        let err = place.tool(
+            "kustomize",
+            "accumulating resources from '/var/cache/git/checkouts/p1-abc/0123/app/x.yaml'; \
+             in /tmp/capstan-work-Ab12Cd/app: missing; https://u:pw@h/x",
+        );
+        let text = err.to_string();
+        assert!(!text.contains("/var/cache"), "{text}");
+        assert!(!text.contains("capstan-work"), "{text}");
+        assert!(!text.contains("pw@"), "{text}");
+        assert!(
+            text.contains("'<path to cached source>/app/x.yaml'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("in <path to cached source>/app: missing"),
+            "{text}"
+        );
     }
 }

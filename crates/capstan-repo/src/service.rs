@@ -375,6 +375,7 @@ impl RepoService {
             repo: crate::git::url::redact_url(&source.repo_url),
             revision: commit.to_string(),
             path: source.path.clone().unwrap_or_default(),
+            hidden: Vec::new(),
         };
         // One time limit for the whole generation (checkout, every tool run, Jsonnet), counted
         // from when it holds its slots: a source made of many slow steps cannot hold them longer.
@@ -426,6 +427,18 @@ impl RepoService {
         for (name, (url, c)) in ref_commits {
             refs.insert(name.clone(), self.git.checkout(url, c).await?);
         }
+        // tool messages must not show where checkouts lie on the repo server
+        let mut hidden = Vec::new();
+        for dir in std::iter::once(checkout.dir()).chain(refs.values().map(|c| c.dir())) {
+            hidden.push(dir.display().to_string());
+            if let Ok(real) = dir.canonicalize() {
+                hidden.push(real.display().to_string());
+            }
+        }
+        let place = &Place {
+            hidden,
+            ..place.clone()
+        };
         // tools and plugins see the URL without credentials (they could print it)
         let public_url = crate::git::url::without_credentials(&source.repo_url);
         let env = BuildEnv::new(&BuildEnvInput {

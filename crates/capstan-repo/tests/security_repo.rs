@@ -807,3 +807,27 @@ async fn repo_urls_cannot_inject_git_options_or_transport_helpers() {
     assert!(err.to_string().contains("transport helpers"), "{err}");
     assert!(!pwned.exists(), "a command ran");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_errors_do_not_show_where_checkouts_lie() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = WorkRepo::new(&tmp.path().join("work"));
+    work.write("kust/kustomization.yaml", "resources:\n- missing.yaml\n");
+    work.commit("one");
+    let cache = tmp.path().join("cache");
+    let service = service(&cache);
+    let repo = work.dir.display().to_string();
+    for source in [
+        // built in the checkout itself
+        json!({"repoURL": repo, "path": "kust"}),
+        // built in a private work copy (the spec edits the kustomization)
+        json!({"repoURL": repo, "path": "kust", "kustomize": {"namePrefix": "p-"}}),
+    ] {
+        let err = generate(&service, source).await.unwrap_err();
+        let text = format!("{err} | {err:?}");
+        assert!(text.contains("missing.yaml"), "{text}");
+        assert!(text.contains("<path to cached source>"), "{text}");
+        assert!(!text.contains(&cache.display().to_string()), "{text}");
+        assert!(!text.contains("capstan-work-"), "{text}");
+    }
+}
