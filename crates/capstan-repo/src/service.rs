@@ -165,8 +165,8 @@ pub struct RepoService {
     limit: tokio::sync::Semaphore,
     fingerprint: String,
     in_flight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Renders of one repository at once (at most half the render slots, so that one repository
-    /// with slow or hung sources never holds every slot).
+    /// Renders of one repository at once (all render slots but one, so that one repository with
+    /// slow or hung sources never holds every slot).
     per_repo: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
@@ -327,7 +327,7 @@ impl RepoService {
         let key = RepoUrl::parse(url)
             .map(|u| u.cache_key())
             .unwrap_or_else(|_| url.to_string());
-        let per_repo = (self.settings.parallelism / 2).max(1);
+        let per_repo = self.settings.parallelism.saturating_sub(1).max(1);
         let mut map = self.per_repo.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             // forget idle repositories
