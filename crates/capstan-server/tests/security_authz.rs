@@ -603,3 +603,102 @@ async fn project_role_tokens_cannot_widen_their_project() {
     assert_eq!(stored["spec"]["sourceRepos"], json!([h.repo.url()]));
     h.shutdown().await;
 }
+
+/// Syncs an Application of project `mine` (destinations `mine-*` only) whose directory `dir`
+/// holds `own` (no namespace) and `extra`, and waits until the controller reports a project
+/// violation naming `reason`.
+async fn sync_escaping(dir: &str, extra: &str, reason: &str) -> Harness {
+    let h = Harness::start(Options {
+        controller: true,
+        ..Options::default()
+    })
+    .await;
+    let admin = h.admin_token().await;
+    let (s, v) = h
+        .post(
+            "/api/v1/projects",
+            &admin,
+            json!({"project": {"metadata": {"name": "mine"}, "spec": {
+                "sourceRepos": [h.repo.url()],
+                "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "mine-*"}]
+            }}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    h.cluster
+        .apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mine-a"}}))
+        .await;
+    h.repo.commit(
+        &[
+            (
+                &format!("{dir}/own.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\ndata:\n  k: v\n",
+            ),
+            (&format!("{dir}/extra.yaml"), extra),
+        ],
+        &[],
+    );
+    let mut app = h.application(dir, "mine", dir, "mine-a");
+    app["spec"]["syncPolicy"] = json!({"automated": {}});
+    let (s, v) = h.post("/api/v1/applications", &admin, app).await;
+    assert_eq!(s, 200, "{v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let app = h.cluster.app(dir).await;
+        let text = app["status"].to_string();
+        if text.contains("not permitted") && text.contains(reason) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{dir}: no project violation reported: {}",
+            app["status"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // give a (wrong) sync the time to apply
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_cannot_create_cluster_resources_outside_the_whitelist() {
+    let h = sync_escaping(
+        "escape-cr",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: planted-admin\nrules:\n- apiGroups: ['*']\n  resources: ['*']\n  verbs: ['*']\n",
+        "clusterResourceWhitelist",
+    )
+    .await;
+    assert!(
+        h.cluster
+            .get(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                None,
+                "planted-admin"
+            )
+            .await
+            .is_none(),
+        "a cluster-scoped resource was created without clusterResourceWhitelist"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "open: capstan-controller (projects::check_resource) does not check a manifest's own metadata.namespace against the project's destinations, so a ConfigMap with namespace: kube-system is synced by an app of a project limited to mine-* (reported to the lead; run with --ignored)"]
+async fn manifests_cannot_write_outside_the_projects_namespaces() {
+    let h = sync_escaping(
+        "escape-ns",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: planted\n  namespace: kube-system\ndata:\n  k: v\n",
+        "kube-system",
+    )
+    .await;
+    assert!(
+        h.cluster
+            .get("v1", "ConfigMap", Some("kube-system"), "planted")
+            .await
+            .is_none(),
+        "a manifest wrote into kube-system"
+    );
+    h.shutdown().await;
+}
