@@ -224,6 +224,28 @@ static RUNAWAY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 /// Most runaway evaluations tolerated before new ones are refused (each holds a CPU).
 const MAX_RUNAWAY: usize = 2;
 
+/// States of one evaluation, shared by the caller and the thread.
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// Marks an evaluation finished when its thread ends (also by a panic); an abandoned one is
+/// uncounted.
+struct Finished(std::sync::Arc<std::sync::atomic::AtomicU8>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self
+            .0
+            .compare_exchange(RUNNING, DONE, SeqCst, SeqCst)
+            .is_err()
+        {
+            RUNAWAY.fetch_sub(1, SeqCst);
+        }
+    }
+}
+
 /// Everything one evaluation needs, owned (it runs on its own thread).
 struct Job {
     place: crate::error::Place,
@@ -266,29 +288,33 @@ pub fn render_file(
         ));
     }
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = timed_out.clone();
+    let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
+    let thread_state = state.clone();
     std::thread::Builder::new()
         .name("jsonnet".into())
         // rsjsonnet recurses on the native stack (its own depth limit is 500 calls)
         .stack_size(64 * 1024 * 1024)
         .spawn(move || {
+            let _finished = Finished(thread_state);
             let result = evaluate(&job);
-            if flag.load(std::sync::atomic::Ordering::SeqCst) {
-                RUNAWAY.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            }
             let _ = tx.send(result);
         })
         .map_err(|e| RenderError::io("starting a jsonnet evaluation", e))?;
     match rx.recv_timeout(timeout) {
         Ok(result) => result,
         Err(_) => {
-            // counted until the thread ends (it decrements when it sees the flag)
-            RUNAWAY.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
-            // it may have finished just now
-            if let Ok(result) = rx.try_recv() {
-                return result;
+            use std::sync::atomic::Ordering::SeqCst;
+            // counted before it is marked, so that the thread's decrement always follows
+            RUNAWAY.fetch_add(1, SeqCst);
+            if state
+                .compare_exchange(RUNNING, ABANDONED, SeqCst, SeqCst)
+                .is_err()
+            {
+                // it finished just now
+                RUNAWAY.fetch_sub(1, SeqCst);
+                if let Ok(result) = rx.try_recv() {
+                    return result;
+                }
             }
             Err(place.manifest(
                 rel,
