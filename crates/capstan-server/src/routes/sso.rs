@@ -68,8 +68,9 @@ pub async fn login(
     let (oidc_settings, redirect_uri) = configured(&settings)?;
     let discovery = oidc::discover(&http()?, &oidc_settings.issuer).await?;
     let (verifier, challenge) = oidc::pkce();
+    // only a path of this server (not `//host`, `/\\host` or control characters)
     let return_url = query_one(&query_pairs(query.as_deref()), "return_url")
-        .filter(|r| r.starts_with('/') && !r.starts_with("//"))
+        .map(|r| capstan_ui::links::safe_return_path(&r))
         .unwrap_or_else(|| "/".to_string());
     let login = LoginState {
         state: crate::auth::password::random_string(24),
@@ -105,6 +106,26 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
+/// The error codes of OAuth 2.0 (RFC 6749 4.1.2.1) and OpenID Connect (Core 3.1.2.6).
+const OAUTH_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
 /// `GET /auth/callback?code=&state=`: exchanges the code (with the PKCE verifier), verifies the ID
 /// token, and starts a session whose groups come from the token's claims.
 pub async fn callback(
@@ -114,9 +135,15 @@ pub async fn callback(
 ) -> ApiResult<Response> {
     let pairs = query_pairs(query.as_deref());
     if let Some(err) = query_one(&pairs, "error") {
-        let detail = query_one(&pairs, "error_description").unwrap_or_default();
+        // anyone can send a user here with any text: only the standard error codes are repeated,
+        // never error_description
+        let code = OAUTH_ERRORS
+            .iter()
+            .find(|c| **c == err)
+            .copied()
+            .unwrap_or("unknown error");
         return Err(ApiError::Unauthenticated(format!(
-            "SSO login failed: {err} {detail}"
+            "SSO login failed: the identity provider answered {code}"
         )));
     }
     let settings = state.settings();
