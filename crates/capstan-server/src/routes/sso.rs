@@ -68,7 +68,7 @@ pub async fn login(
     let (oidc_settings, redirect_uri) = configured(&settings)?;
     let discovery = oidc::discover(&http()?, &oidc_settings.issuer).await?;
     let (verifier, challenge) = oidc::pkce();
-    // only a path of this server (not `//host`, `/\\host` or control characters)
+    // only a path of this server (not `//host`, `/\host` or control characters)
     let return_url = query_one(&query_pairs(query.as_deref()), "return_url")
         .map(|r| capstan_ui::links::safe_return_path(&r))
         .unwrap_or_else(|| "/".to_string());
