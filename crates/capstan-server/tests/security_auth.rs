@@ -586,7 +586,18 @@ async fn oidc_tokens_and_login_flow_are_verified() {
         key.sign(&rs("k1"), &id_claims(&iss, "capstan", Some(&q1["nonce"])));
     let r = callback(&q1["state"], c1).await.unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/");
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with('/') && !location.starts_with("//") && !location.contains("evil"),
+        "redirect after login leaves the server: {location}"
+    );
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("argocd.token=")),
+        "no session cookie"
+    );
     provider.stop();
     h.shutdown().await;
 }

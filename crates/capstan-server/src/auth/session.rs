@@ -432,6 +432,9 @@ async fn check_project_token(
     Ok(())
 }
 
+/// How many password checks (bcrypt) run at once.
+static BCRYPT_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Checks a user name and password, with rate limiting, and returns a session token.
 pub async fn login(
     state: &AppState,
@@ -458,10 +461,14 @@ pub async fn login(
         .clone()
         .unwrap_or_else(|| password::dummy_hash().to_string());
     let pw = password_text.to_string();
+    // at most a few bcrypt checks at once, whatever the number of addresses attacking: the CPU and
+    // the blocking threads stay available to everything else (waiting attempts queue here)
+    let permit = BCRYPT_SLOTS.acquire().await;
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &candidate))
         .await
         .unwrap_or(false)
         && hash.is_some();
+    drop(permit);
     if !ok {
         state.metrics.inc(
             "argocd_login_request_total",
