@@ -1,14 +1,26 @@
 //! Test support shared by the integration and end-to-end tests: an in-process `capstan apiserver`
-//! with Capstan's CRDs and the `argocd` namespace, local Git repositories, and polling with a
-//! deadline that reports the last state seen. Test code only: panics are the way it reports.
+//! with Capstan's CRDs and the `argocd` namespace, local Git repositories, polling with a deadline
+//! that reports the last state seen ([`poll`]), destination clusters and their Leases
+//! ([`destinations`]), child processes killed on drop ([`process`]), and the `capstan` and `kubectl`
+//! command lines ([`cli`]). Test code only: panics are the way it reports.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod cli;
+pub mod destinations;
+pub mod poll;
+pub mod process;
+
+pub use cli::{Cli, Output, kubectl};
+pub use destinations::{cluster_lease_holders, cluster_secret, probe, probe_config_map};
+pub use poll::{poll, poll_blocking};
+pub use process::{KillOnDrop, free_port, start_controller, up_command};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use capstan_kube::{ApplyOptions, ClusterClient, ConnectOptions};
+use capstan_kube::{ApplyOptions, ClusterClient, ConnectOptions, DeleteOptions};
 use serde_json::{Value, json};
 
 /// The CRDs of `deploy/crds/`.
@@ -127,6 +139,26 @@ impl Cluster {
             .expect("Application exists")
     }
 
+    /// Asks for a normal refresh of an Application in `argocd` (its refresh annotation), as a
+    /// webhook or the CLI would.
+    pub async fn refresh_app(&self, name: &str) {
+        let patch = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}});
+        self.patch_app(name, &patch).await;
+    }
+
+    /// Deletes an object with the default options.
+    pub async fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
+        let rt = self
+            .client
+            .resolve(api_version, kind)
+            .await
+            .expect("kind is served");
+        self.client
+            .delete(&rt, namespace, name, &DeleteOptions::default())
+            .await
+            .expect("delete");
+    }
+
     /// Polls an Application until `check` holds; panics with its status after `timeout`.
     pub async fn wait_app(
         &self,
@@ -134,20 +166,18 @@ impl Cluster {
         timeout: Duration,
         check: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
+        poll(timeout, Duration::from_millis(100), async || {
             let app = self.app(name).await;
             if check(&app) {
-                return app;
-            }
-            if Instant::now() > deadline {
-                panic!(
+                Ok(app)
+            } else {
+                Err(format!(
                     "timed out waiting on {name}: {}",
                     serde_json::to_string_pretty(&app["status"]).unwrap()
-                );
+                ))
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 }
 
