@@ -1,47 +1,20 @@
 //! `capstan controller` killed with SIGKILL in the middle of a sync and started again: the operation
 //! resumes from `status.operationState` and completes once, without losing track of what it applied.
 
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-use capstan_testkit::{Cluster, GitRepo, application, op_phase, sync_status};
+use capstan_testkit::{Cluster, GitRepo, KillOnDrop, application, op_phase, poll, sync_status};
 use serde_json::json;
 
-/// The controller process, killed when dropped (also when an assertion fails: no leaked process).
-struct Running(Child);
-
-impl Running {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn start_controller(kubeconfig: &std::path::Path, cache: &std::path::Path) -> Running {
-    let child = Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args([
-            "controller",
-            "--wave-delay",
-            "0.2",
-            "--status-processors",
-            "4",
-        ])
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--repo-cache-dir")
-        .arg(cache)
-        .env("CAPSTAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("capstan controller starts");
-    Running(child)
+/// `capstan controller` with its repository cache in `cache`, killed when dropped.
+fn start_controller(kubeconfig: &Path, cache: &Path) -> KillOnDrop {
+    capstan_testkit::start_controller(
+        Path::new(env!("CARGO_BIN_EXE_capstan")),
+        kubeconfig,
+        cache,
+        &[],
+    )
 }
 
 fn deployment(name: &str, wave: i32) -> String {
@@ -87,22 +60,22 @@ async fn killed_mid_sync_resumes_and_completes_once() {
         )
         .await;
     // wait until wave 0 was applied (the Deployment exists) but the operation still runs
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let first = cluster
-            .get("apps/v1", "Deployment", Some("default"), "first")
-            .await;
-        let app = cluster.app("resume").await;
-        if first.is_some() && op_phase(&app) == "Running" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "wave 0 never started: {}",
-            app["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        async || {
+            let first = cluster
+                .get("apps/v1", "Deployment", Some("default"), "first")
+                .await;
+            let app = cluster.app("resume").await;
+            if first.is_some() && op_phase(&app) == "Running" {
+                Ok(())
+            } else {
+                Err(format!("wave 0 never started: {}", app["status"]))
+            }
+        },
+    )
+    .await;
     controller.kill();
     assert!(
         cluster

@@ -2,37 +2,28 @@
 //! Leases: each cluster is held by exactly one replica; after one replica is killed with SIGKILL its
 //! clusters are taken over once its Leases expire, and nothing is applied twice.
 
-use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use capstan_kube::{ClusterClient, ConnectOptions};
-use capstan_testkit::{Cluster, GitRepo, application, health, sync_status};
+use capstan_testkit::{
+    Cluster, GitRepo, KillOnDrop, application, cluster_lease_holders, health, poll, probe,
+    probe_config_map, sync_status,
+};
 use serde_json::{Value, json};
 
 const LEASE_SECONDS: u64 = 3;
 
-/// A replica process, killed when dropped (also when an assertion fails mid-test: a leaked replica
-/// would keep running, and keep spending CPU, after the test).
-struct Replica(Child);
-
-impl Replica {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn start_replica(id: &str, kubeconfig: &std::path::Path, cache: &std::path::Path) -> Replica {
-    let child = Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args([
-            "controller",
+/// A `capstan controller` replica of two, sharding round-robin with short Leases; killed when
+/// dropped (also when an assertion fails mid-test: a leaked replica would keep running, and keep
+/// spending CPU, after the test).
+fn start_replica(id: &str, kubeconfig: &Path, cache: &Path) -> KillOnDrop {
+    let lease_seconds = LEASE_SECONDS.to_string();
+    capstan_testkit::start_controller(
+        Path::new(env!("CARGO_BIN_EXE_capstan")),
+        kubeconfig,
+        cache,
+        &[
             "--replicas",
             "2",
             "--replica-id",
@@ -40,60 +31,9 @@ fn start_replica(id: &str, kubeconfig: &std::path::Path, cache: &std::path::Path
             "--sharding-method",
             "round-robin",
             "--lease-seconds",
-            &LEASE_SECONDS.to_string(),
-            "--wave-delay",
-            "0.2",
-            "--status-processors",
-            "4",
-        ])
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--repo-cache-dir")
-        .arg(cache)
-        .env("CAPSTAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("capstan controller starts");
-    Replica(child)
-}
-
-/// Cluster server -> holder of its Lease.
-async fn holders(control: &Cluster) -> BTreeMap<String, String> {
-    let rt = control
-        .client
-        .resolve("coordination.k8s.io/v1", "Lease")
-        .await
-        .unwrap();
-    let (leases, _) = control
-        .client
-        .list(
-            &rt,
-            Some("argocd"),
-            Some("capstan.dev/controller-lease=cluster"),
-        )
-        .await
-        .unwrap();
-    leases
-        .iter()
-        .filter_map(|l| {
-            let server = l
-                .pointer("/metadata/annotations/capstan.dev~1cluster-server")?
-                .as_str()?;
-            let holder = l.pointer("/spec/holderIdentity")?.as_str()?;
-            Some((server.to_string(), holder.to_string()))
-        })
-        .filter(|(_, h)| !h.is_empty())
-        .collect()
-}
-
-async fn probe(client: &ClusterClient) -> Option<Value> {
-    let rt = client.resolve("v1", "ConfigMap").await.ok()?;
-    client.get(&rt, Some("default"), "probe").await.ok()?
-}
-
-fn cm(value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  value: {value}\n")
+            &lease_seconds,
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -102,27 +42,18 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
     let control = Cluster::start(&dir.path().join("control"), Duration::from_millis(100)).await;
     let mut destinations = Vec::new();
     for i in 0..4 {
-        let config = capstan_apiserver::Config::new(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().join(format!("dest-{i}")),
-        );
-        let running = capstan_apiserver::start(config).await.unwrap();
+        let name = format!("dest-{i}");
+        let running = control
+            .add_destination(&dir.path().join(&name), &name)
+            .await;
         let client =
             ClusterClient::from_kubeconfig(&running.kubeconfig, None, ConnectOptions::default())
                 .await
                 .unwrap();
-        control
-            .apply(&json!({
-                "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": format!("dest-{i}"), "namespace": "argocd",
-                    "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
-                "stringData": {"name": format!("dest-{i}"), "server": running.url(), "config": "{}"}
-            }))
-            .await;
         destinations.push((running, client));
     }
     let repo = GitRepo::init(&dir.path().join("repo"));
-    repo.commit(&[("cm/probe.yaml", &cm("one"))], &[]);
+    repo.commit(&[("cm/probe.yaml", &probe_config_map("one"))], &[]);
     for (i, (running, _)) in destinations.iter().enumerate() {
         let mut app = application(
             &format!("app-{i}"),
@@ -154,17 +85,21 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
             .await;
     }
     // every cluster (4 destinations and in-cluster) is held by exactly one replica, and both work
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let split = loop {
-        let h = holders(&control).await;
-        let a = h.values().filter(|v| *v == "replica-a").count();
-        let b = h.values().filter(|v| *v == "replica-b").count();
-        if h.len() == 5 && a >= 2 && b >= 2 {
-            break h;
-        }
-        assert!(Instant::now() < deadline, "leases never settled: {h:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let split = poll(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        async || {
+            let h = cluster_lease_holders(&control).await;
+            let a = h.values().filter(|v| *v == "replica-a").count();
+            let b = h.values().filter(|v| *v == "replica-b").count();
+            if h.len() == 5 && a >= 2 && b >= 2 {
+                Ok(h)
+            } else {
+                Err(format!("leases never settled: {h:?}"))
+            }
+        },
+    )
+    .await;
     let before: Vec<(String, String)> = {
         let mut out = Vec::new();
         for (_, client) in &destinations {
@@ -193,18 +128,21 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
     // replica-a dies: its clusters move to replica-b once its Leases expire
     r1.kill();
     let killed = Instant::now();
-    let deadline = killed + Duration::from_secs(LEASE_SECONDS * 2 + 15);
-    loop {
-        let h = holders(&control).await;
-        if h.len() == 5 && h.values().all(|v| v == "replica-b") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "clusters of the dead replica were not taken over: {h:?} (before: {split:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(LEASE_SECONDS * 2 + 15),
+        Duration::from_millis(100),
+        async || {
+            let h = cluster_lease_holders(&control).await;
+            if h.len() == 5 && h.values().all(|v| v == "replica-b") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "clusters of the dead replica were not taken over: {h:?} (before: {split:?})"
+                ))
+            }
+        },
+    )
+    .await;
     eprintln!(
         "takeover after {:.1} s with {LEASE_SECONDS} s leases",
         killed.elapsed().as_secs_f64()
@@ -228,30 +166,26 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
         assert_eq!(&cm["metadata"]["managedFields"].to_string(), fields);
     }
     // and it syncs new commits in every cluster, including those it took over
-    repo.commit(&[("cm/probe.yaml", &cm("two"))], &[]);
+    repo.commit(&[("cm/probe.yaml", &probe_config_map("two"))], &[]);
     for i in 0..4 {
-        control
-            .patch_app(
-                &format!("app-{i}"),
-                &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
-            )
-            .await;
+        control.refresh_app(&format!("app-{i}")).await;
     }
     for (i, (_, client)) in destinations.iter().enumerate() {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let value = probe(client)
-                .await
-                .and_then(|c| c.pointer("/data/value").cloned());
-            if value == Some(json!("two")) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dest-{i} never got the new commit: {value:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        poll(
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            async || {
+                let value = probe(client)
+                    .await
+                    .and_then(|c| c.pointer("/data/value").cloned());
+                if value == Some(json!("two")) {
+                    Ok(())
+                } else {
+                    Err(format!("dest-{i} never got the new commit: {value:?}"))
+                }
+            },
+        )
+        .await;
     }
 
     r2.kill();
