@@ -8,10 +8,11 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use capstan_testkit::{GitRepo, sync_status};
+use capstan_testkit::{
+    Cli, GitRepo, KillOnDrop, free_port, kubectl, poll_blocking, sync_status, up_command,
+};
 use serde_json::{Value, json};
 
 const SECRET_VALUE: &str = "leakcheck-secret-data-7f3a";
@@ -33,56 +34,6 @@ const MARKERS: &[&str] = &[
     SSO_SECRET,
 ];
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `capstan up`, killed when the test ends however it ends.
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    } else {
-        drop(child.stdin.take());
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 fn app_json(kubeconfig: &Path, name: &str) -> Value {
     let (ok, out) = kubectl(
         kubeconfig,
@@ -96,12 +47,24 @@ fn app_json(kubeconfig: &Path, name: &str) -> Value {
     }
 }
 
+/// `kubectl patch --type merge` of an object in `argocd`.
+fn merge_patch(kubeconfig: &Path, kind: &str, name: &str, patch: &Value) -> (bool, String) {
+    let patch = patch.to_string();
+    let args = [
+        "patch", kind, name, "-n", "argocd", "--type", "merge", "-p", &patch,
+    ];
+    kubectl(kubeconfig, &args, None)
+}
+
+/// Waits for `check` every 300 ms, failing after `timeout` with "timed out waiting: WHAT".
 fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    poll_blocking(timeout, Duration::from_millis(300), || {
+        if check() {
+            Ok(())
+        } else {
+            Err(format!("timed out waiting: {what}"))
+        }
+    });
 }
 
 const SECRETS_YAML: &str = r#"apiVersion: v1
@@ -141,19 +104,18 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
     let log = std::fs::File::create(&log_path).unwrap();
     let port = free_port();
     let api_port = free_port();
-    let _up = Up(Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args(["up", "--reconciliation", "2s"])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--apiserver-listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{api_port}"))
+    let _up = KillOnDrop::spawn(
+        up_command(
+            Path::new(env!("CARGO_BIN_EXE_capstan")),
+            &data,
+            port,
+            api_port,
+        )
         .env("CAPSTAN_LOG", "debug")
         .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("capstan up starts"));
+        .stderr(log),
+        "capstan up",
+    );
     let kubeconfig = data.join("kubeconfig");
     wait_for(
         "the demo application Synced",
@@ -229,37 +191,19 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
     );
     assert!(ok, "{out}");
     // an SSO client secret in argocd-secret, referenced from oidc.config
-    let (ok, out) = kubectl(
+    let (ok, out) = merge_patch(
         &kubeconfig,
-        &[
-            "patch",
-            "secret",
-            "argocd-secret",
-            "-n",
-            "argocd",
-            "--type",
-            "merge",
-            "-p",
-            &json!({"stringData": {"oidc.sso.clientSecret": SSO_SECRET}}).to_string(),
-        ],
-        None,
+        "secret",
+        "argocd-secret",
+        &json!({"stringData": {"oidc.sso.clientSecret": SSO_SECRET}}),
     );
     assert!(ok, "{out}");
     let oidc = "name: SSO\nissuer: https://127.0.0.1:9/dex\nclientID: capstan\nclientSecret: $oidc.sso.clientSecret\n";
-    let (ok, out) = kubectl(
+    let (ok, out) = merge_patch(
         &kubeconfig,
-        &[
-            "patch",
-            "configmap",
-            "argocd-cm",
-            "-n",
-            "argocd",
-            "--type",
-            "merge",
-            "-p",
-            &json!({"data": {"oidc.config": oidc}}).to_string(),
-        ],
-        None,
+        "configmap",
+        "argocd-cm",
+        &json!({"data": {"oidc.config": oidc}}),
     );
     assert!(ok, "{out}");
     let far = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
@@ -357,20 +301,10 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
         collected.push((format!("GET {path} ({status})"), r.text().unwrap()));
     }
     // the CLI's views
-    let config_home = dir.path().join("config");
-    let cli = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_capstan"))
-            .args(args)
-            .env("XDG_CONFIG_HOME", &config_home)
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
+    let capstan = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"))
+        .home(dir.path())
+        .log(None);
+    let cli = |args: &[&str]| capstan.run_blocking(args).combined();
     let login = cli(&[
         "login",
         &api,

@@ -6,74 +6,59 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use capstan_kube::{ClusterClient, ConnectOptions};
-use capstan_testkit::{GitRepo, health, sync_status};
+use capstan_testkit::{
+    Cli, GitRepo, KillOnDrop, free_port, health, kubectl, poll, poll_blocking, sync_status,
+    up_command,
+};
 use serde_json::Value;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(data: &Path, port: u16, api_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args(["up", "--reconciliation", "2s"])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--apiserver-listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{api_port}"))
+/// `capstan up`, killed when dropped; its standard output is piped (the admin password is there).
+fn start(data: &Path, port: u16, api_port: u16) -> KillOnDrop {
+    KillOnDrop::spawn(
+        up_command(
+            Path::new(env!("CARGO_BIN_EXE_capstan")),
+            data,
+            port,
+            api_port,
+        )
         .env("CAPSTAN_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("capstan up starts")
+        .stderr(Stdio::null()),
+        "capstan up",
+    )
 }
 
+/// Stops `capstan up` with SIGTERM and asserts a clean exit within 30 s.
 fn stop(child: &mut Child) {
     let pid = child.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "capstan up exited with {status}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "capstan up did not stop within 30 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    poll_blocking(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success(), "capstan up exited with {status}");
+                Ok(())
+            }
+            None => Err("capstan up did not stop within 30 s of SIGTERM".to_string()),
+        },
+    );
 }
 
 async fn client(kubeconfig: &Path) -> ClusterClient {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !kubeconfig.exists() {
-        assert!(Instant::now() < deadline, "no kubeconfig written");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        async || {
+            if kubeconfig.exists() {
+                Ok(())
+            } else {
+                Err("no kubeconfig written".to_string())
+            }
+        },
+    )
+    .await;
     ClusterClient::from_kubeconfig(kubeconfig, None, ConnectOptions::default())
         .await
         .unwrap()
@@ -85,8 +70,7 @@ async fn wait(
     timeout: Duration,
     check: impl Fn(Option<&Value>, Option<&Value>) -> bool,
 ) {
-    let deadline = Instant::now() + timeout;
-    loop {
+    poll(timeout, Duration::from_millis(200), async || {
         let app = match c.resolve("argoproj.io/v1alpha1", "Application").await {
             Ok(rt) => c.get(&rt, Some("argocd"), "guestbook").await.ok().flatten(),
             Err(_) => None,
@@ -100,15 +84,15 @@ async fn wait(
             Err(_) => None,
         };
         if check(app.as_ref(), deployment.as_ref()) {
-            return;
+            Ok(())
+        } else {
+            Err(format!(
+                "timed out: {what}; app status: {}",
+                app.map(|a| a["status"].to_string()).unwrap_or_default()
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out: {what}; app status: {}",
-            app.map(|a| a["status"].to_string()).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
 }
 
 fn replicas(d: Option<&Value>) -> Option<i64> {
@@ -151,6 +135,7 @@ async fn capstan_up_end_to_end() {
     let (ok, out) = kubectl(
         &kubeconfig,
         &["get", "deployment", "guestbook-ui", "-n", "guestbook"],
+        None,
     );
     assert!(ok && out.contains("guestbook-ui"), "{out}");
     let password = rx
@@ -162,22 +147,12 @@ async fn capstan_up_end_to_end() {
         })
         .expect("the admin password is printed");
     // a new user logs in with it and sees the demo application
-    let config_home = dir.path().join("config");
+    let capstan = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"))
+        .home(dir.path())
+        .log(None);
     let cli = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_capstan"))
-            .args(args)
-            .env("XDG_CONFIG_HOME", &config_home)
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        let out = capstan.run_blocking(args);
+        (out.success(), out.combined())
     };
     let server = format!("http://127.0.0.1:{api_port}");
     let (ok, out) = cli(&[
@@ -225,6 +200,7 @@ async fn capstan_up_end_to_end() {
             "guestbook",
             "--replicas=4",
         ],
+        None,
     );
     assert!(ok, "{out}");
     wait(
@@ -266,6 +242,7 @@ async fn capstan_up_end_to_end() {
             "argocd",
             "--timeout=60s",
         ],
+        None,
     );
     assert!(ok, "{out}");
     wait(
