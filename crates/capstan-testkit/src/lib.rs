@@ -119,17 +119,36 @@ impl Cluster {
         self.client.get(&rt, namespace, name).await.expect("get")
     }
 
-    /// Merge-patches an Application in `argocd`.
-    pub async fn patch_app(&self, name: &str, patch: &Value) {
+    /// Merge-patches an object.
+    pub async fn merge_patch(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &Value,
+    ) {
         let rt = self
             .client
-            .resolve("argoproj.io/v1alpha1", "Application")
+            .resolve(api_version, kind)
             .await
-            .expect("Application served");
+            .expect("kind is served");
         self.client
-            .merge_patch(&rt, Some("argocd"), name, patch)
+            .merge_patch(&rt, namespace, name, patch)
             .await
-            .expect("patch Application");
+            .expect("merge patch");
+    }
+
+    /// Merge-patches an Application in `argocd`.
+    pub async fn patch_app(&self, name: &str, patch: &Value) {
+        self.merge_patch(
+            "argoproj.io/v1alpha1",
+            "Application",
+            Some("argocd"),
+            name,
+            patch,
+        )
+        .await;
     }
 
     /// Reads an Application of `argocd`.

@@ -3,71 +3,14 @@
 //! initial admin password, add a repository, create an application, sync it with --wait, look at
 //! it, change Git and see `app diff` exit 1, roll back, delete with cascade. Also bad input.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_controller::{Controller, ControllerConfig, ManifestGenerator, RepoGenerator};
 use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
 use capstan_server::{Listen, ServerConfig};
-use capstan_testkit::{Cluster, GUESTBOOK, GitRepo};
+use capstan_testkit::{Cli, Cluster, GUESTBOOK, GitRepo};
 use serde_json::Value;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-struct Cli {
-    config_dir: PathBuf,
-}
-
-impl Cli {
-    async fn run(&self, args: &[&str]) -> Out {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-            .args(args)
-            .env("XDG_CONFIG_HOME", &self.config_dir)
-            .env_remove("CAPSTAN_SERVER")
-            .env_remove("CAPSTAN_AUTH_TOKEN")
-            .env("CAPSTAN_LOG", "error")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .expect("capstan runs");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Runs and asserts exit 0.
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert_eq!(
-            out.code, 0,
-            "capstan {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-            out.stdout, out.stderr
-        );
-        out.stdout
-    }
-
-    /// Runs and asserts the exit code and a one-line error.
-    async fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args).await;
-        assert_eq!(
-            out.code, code,
-            "capstan {args:?}\nstdout:\n{}\nstderr:\n{}",
-            out.stdout, out.stderr
-        );
-        let err = out.stderr.trim();
-        assert_eq!(err.lines().count(), 1, "one line expected: {err}");
-        assert!(err.starts_with("error: "), "{err}");
-        assert!(!err.contains("panicked"), "{err}");
-        err.to_string()
-    }
-}
 
 fn replicas(n: u32) -> String {
     GUESTBOOK.replace("replicas: 1", &format!("replicas: {n}"))
@@ -119,9 +62,7 @@ async fn new_user_session_through_the_cli() {
     .await
     .unwrap();
     let address = server.url().trim_start_matches("http://").to_string();
-    let cli = Cli {
-        config_dir: dir.path().join("config"),
-    };
+    let cli = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"));
     let kubeconfig = cluster.apiserver.kubeconfig.display().to_string();
 
     // before logging in: one line telling what to do

@@ -7,114 +7,64 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capstan_controller::{ClusterTimings, Controller, ControllerConfig, RepoGenerator};
 use capstan_kube::{ClusterClient, ConnectOptions, KubeError};
 use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
 use capstan_server::{Listen, ServerConfig};
 use capstan_settings::{Cluster as ClusterSettings, ClusterConfig, TlsClientConfig};
-use capstan_testkit::{Cluster, GitRepo, application, health, sync_status};
+use capstan_testkit::{
+    Cli, Cluster, GitRepo, KillOnDrop, application, health, poll, probe_config_map, sync_status,
+};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "dest-admin-token";
 
 /// A `capstan apiserver` process, killed when dropped (also when an assertion fails).
 struct ApiServerProcess {
-    child: std::process::Child,
+    _process: KillOnDrop,
     kubeconfig: PathBuf,
     url: String,
 }
 
-impl Drop for ApiServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `capstan apiserver --tls --token` on a free port and waits for its kubeconfig.
 async fn start_apiserver(dir: &std::path::Path) -> ApiServerProcess {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args([
-            "apiserver",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls",
-            "--token",
-            ADMIN_TOKEN,
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("CAPSTAN_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("capstan apiserver starts");
-    let mut process = ApiServerProcess {
-        child,
-        kubeconfig: dir.join("kubeconfig"),
-        url: String::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(&process.kubeconfig).unwrap_or_default();
-        if let Some(url) = text.lines().find_map(|l| l.trim().strip_prefix("server: ")) {
-            process.url = url.to_string();
-            return process;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "capstan apiserver wrote no kubeconfig"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-struct Cli {
-    config_dir: PathBuf,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Cli {
-    async fn run(&self, args: &[&str]) -> Out {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-            .args(args)
-            .env("XDG_CONFIG_HOME", &self.config_dir)
-            .env_remove("CAPSTAN_SERVER")
-            .env_remove("CAPSTAN_AUTH_TOKEN")
-            .env("CAPSTAN_LOG", "error")
+    let process = KillOnDrop::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
+            .args([
+                "apiserver",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls",
+                "--token",
+                ADMIN_TOKEN,
+            ])
+            .arg("--data-dir")
+            .arg(dir)
+            .env("CAPSTAN_LOG", "warn")
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("capstan runs");
-        let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("capstan {args:?} did not finish within 120 s"))
-            .expect("capstan output");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert_eq!(
-            out.code, 0,
-            "capstan {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-            out.stdout, out.stderr
-        );
-        out.stdout
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+        "capstan apiserver",
+    );
+    let kubeconfig = dir.join("kubeconfig");
+    let url = poll(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        async || {
+            let text = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("server: "))
+                .map(str::to_string)
+                .ok_or_else(|| "capstan apiserver wrote no kubeconfig".to_string())
+        },
+    )
+    .await;
+    ApiServerProcess {
+        _process: process,
+        kubeconfig,
+        url,
     }
 }
 
@@ -178,10 +128,6 @@ async fn dest_secret(client: &ClusterClient, name: &str) -> Option<Value> {
     client.get(&rt, Some("kube-system"), name).await.unwrap()
 }
 
-fn cm(value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  value: {value}\n")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_account_cluster_add_rotate_and_statistics() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,7 +144,7 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     let admin = client_with(&server, &ca, ADMIN_TOKEN);
 
     let repo = GitRepo::init(&dir.path().join("repo"));
-    repo.commit(&[("cm/probe.yaml", &cm("one"))], &[]);
+    repo.commit(&[("cm/probe.yaml", &probe_config_map("one"))], &[]);
     let service = RepoService::new(
         ServiceSettings::new(dir.path().join("repo-server")),
         Arc::new(SecretCredentials::default()),
@@ -238,9 +184,8 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     .await
     .unwrap();
 
-    let cli = Cli {
-        config_dir: dir.path().join("config"),
-    };
+    let cli = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"))
+        .timeout(Duration::from_secs(120));
     let control_kubeconfig = control.apiserver.kubeconfig.display().to_string();
     let password = cli
         .ok(&[
@@ -268,7 +213,7 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     // destination; the cluster Secret holds the ServiceAccount's token and the kubeconfig's CA
     let dest_kubeconfig = dest.kubeconfig.display().to_string();
     let out = cli
-        .run(&[
+        .succeeds(&[
             "cluster",
             "add",
             "capstan",
@@ -280,11 +225,6 @@ async fn service_account_cluster_add_rotate_and_statistics() {
             "-y",
         ])
         .await;
-    assert_eq!(
-        out.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
     assert_eq!(out.stdout.trim(), format!("Cluster '{server}' added"));
     assert!(
         out.stderr
@@ -364,17 +304,21 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     assert_eq!(probe.unwrap()["data"]["value"], "one");
 
     // the controller's cache statistics, through the API and the CLI
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let shown = loop {
-        let c: Value =
-            serde_json::from_str(&cli.ok(&["cluster", "get", &server, "-o", "json"]).await)
-                .unwrap();
-        if c.pointer("/info/applicationsCount") == Some(&json!(1)) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "no cluster statistics: {c}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let shown = poll(
+        Duration::from_secs(30),
+        Duration::from_millis(300),
+        async || {
+            let c: Value =
+                serde_json::from_str(&cli.ok(&["cluster", "get", &server, "-o", "json"]).await)
+                    .unwrap();
+            if c.pointer("/info/applicationsCount") == Some(&json!(1)) {
+                Ok(c)
+            } else {
+                Err(format!("no cluster statistics: {c}"))
+            }
+        },
+    )
+    .await;
     let info = &shown["info"];
     assert_eq!(info["connectionState"]["status"], "Successful", "{shown}");
     assert_eq!(info["serverVersion"], "v1.32.0-capstan", "{shown}");
@@ -452,29 +396,25 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     let listed = sa["secrets"][0]["name"].as_str().unwrap();
     assert!(listed.starts_with("argocd-manager-long-lived-"), "{sa}");
     // the controller reconnects with the new token and keeps syncing
-    repo.commit(&[("cm/probe.yaml", &cm("two"))], &[]);
-    control
-        .patch_app(
-            "to-dest",
-            &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
-        )
-        .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let value = admin
-            .get(&cm_rt, Some("default"), "probe")
-            .await
-            .unwrap()
-            .and_then(|c| c.pointer("/data/value").cloned());
-        if value == Some(json!("two")) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the new commit never arrived: {value:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    repo.commit(&[("cm/probe.yaml", &probe_config_map("two"))], &[]);
+    control.refresh_app("to-dest").await;
+    poll(
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        async || {
+            let value = admin
+                .get(&cm_rt, Some("default"), "probe")
+                .await
+                .unwrap()
+                .and_then(|c| c.pointer("/data/value").cloned());
+            if value == Some(json!("two")) {
+                Ok(())
+            } else {
+                Err(format!("the new commit never arrived: {value:?}"))
+            }
+        },
+    )
+    .await;
 
     // a named, existing ServiceAccount is used as it is (no RBAC installed), replacing the cluster
     let sa_rt = admin.resolve("v1", "ServiceAccount").await.unwrap();
@@ -487,7 +427,7 @@ async fn service_account_cluster_add_rotate_and_statistics() {
         .await
         .unwrap();
     let out = cli
-        .run(&[
+        .succeeds(&[
             "cluster",
             "add",
             "capstan",
@@ -500,11 +440,6 @@ async fn service_account_cluster_add_rotate_and_statistics() {
             "--upsert",
         ])
         .await;
-    assert_eq!(
-        out.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
     assert!(!out.stderr.contains("ClusterRole"), "{}", out.stderr);
     let deployer = dest_secret(&admin, "deployer-long-lived-token")
         .await

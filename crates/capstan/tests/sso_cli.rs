@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use capstan_server::{Listen, ServerConfig};
-use capstan_testkit::Cluster;
+use capstan_testkit::{Cli, Cluster, poll};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -110,34 +110,10 @@ async fn browse(start: &str, user: &str) -> (u16, String) {
     panic!("the provider never sent the browser to the CLI's callback (last URL {url})");
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn capstan(config_dir: &std::path::Path, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", config_dir)
-        .env_remove("CAPSTAN_SERVER")
-        .env_remove("CAPSTAN_AUTH_TOKEN")
-        .env("CAPSTAN_LOG", "error")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("capstan runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// `capstan login --sso` as `user`; returns the CLI's stdout.
-async fn sso_login(config_dir: &std::path::Path, server: &str, user: &str) -> String {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args([
+async fn sso_login(cli: &Cli, server: &str, user: &str) -> String {
+    let mut child = cli
+        .command(&[
             "login",
             server,
             "--plaintext",
@@ -145,14 +121,8 @@ async fn sso_login(config_dir: &std::path::Path, server: &str, user: &str) -> St
             "--sso-timeout",
             "60",
         ])
-        .env("XDG_CONFIG_HOME", config_dir)
         // a browser that opens nothing: this test is the browser
         .env("BROWSER", "true")
-        .env("CAPSTAN_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("capstan runs");
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -236,54 +206,51 @@ async fn login_with_sso_through_the_browser() {
     .expect("API server starts");
     let address = server.addr.to_string();
     let config_dir = dir.path().join("config");
+    let cli = Cli::new(env!("CARGO_BIN_EXE_capstan"), &config_dir);
 
     // alice is in "devs", an admin
-    let out = sso_login(&config_dir, &address, "alice").await;
+    let out = sso_login(&cli, &address, "alice").await;
     assert!(out.contains("'alice' logged in successfully"), "{out}");
-    let run = capstan(
-        &config_dir,
-        &["account", "can-i", "create", "projects", "*"],
-    )
-    .await;
+    let run = cli
+        .run(&["account", "can-i", "create", "projects", "*"])
+        .await;
     assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
     assert_eq!(run.stdout.trim(), "yes");
-    let run = capstan(&config_dir, &["app", "list", "-o", "json"]).await;
+    let run = cli.run(&["app", "list", "-o", "json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     // the stored token is the provider's ID token, for the CLI client
     let config = std::fs::read_to_string(config_dir.join("capstan/config")).unwrap();
     assert!(config.contains("auth-token"), "{config}");
 
     // bob is in "others": logged in, but without a role
-    let out = sso_login(&config_dir, &address, "bob").await;
+    let out = sso_login(&cli, &address, "bob").await;
     assert!(out.contains("'bob' logged in successfully"), "{out}");
-    let run = capstan(
-        &config_dir,
-        &["account", "can-i", "create", "projects", "*"],
-    )
-    .await;
+    let run = cli
+        .run(&["account", "can-i", "create", "projects", "*"])
+        .await;
     assert_eq!(run.stdout.trim(), "no", "{} {}", run.stdout, run.stderr);
 
     // SSO not configured: one clear line
     let _ = provider.kill().await;
     cluster.apply(&cm("argocd-cm", json!({}))).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let settings: Value = reqwest::get(format!("http://{address}/api/v1/settings"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if settings.get("oidcConfig").is_none() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "oidc.config still there"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let run = capstan(&config_dir, &["login", &address, "--plaintext", "--sso"]).await;
+    poll(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let settings: Value = reqwest::get(format!("http://{address}/api/v1/settings"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match settings.get("oidcConfig") {
+                None => Ok(()),
+                Some(_) => Err("oidc.config still there".to_string()),
+            }
+        },
+    )
+    .await;
+    let run = cli.run(&["login", &address, "--plaintext", "--sso"]).await;
     assert_eq!(run.code, 2, "{} {}", run.stdout, run.stderr);
     assert!(run.stderr.contains("no SSO configured"), "{}", run.stderr);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);

@@ -2,11 +2,10 @@
 //! while it waits, it makes no GET request besides the first read and the stream itself (the API
 //! server's request counter says so), and it ends as soon as the change arrives.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use capstan_server::{Listen, ServerConfig};
-use capstan_testkit::Cluster;
+use capstan_testkit::{Cli, Cluster};
 use serde_json::{Value, json};
 
 fn get_requests(server: &capstan_server::Running) -> u64 {
@@ -74,16 +73,20 @@ async fn app_wait_follows_the_event_stream() {
         .await;
 
     let before = get_requests(&server);
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"))
-        .args(["app", "wait", "guestbook", "--health", "--timeout", "60"])
-        .args(["--server", &server.addr.to_string(), "--plaintext"])
+    let address = server.addr.to_string();
+    let child = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"))
+        .command(&[
+            "app",
+            "wait",
+            "guestbook",
+            "--health",
+            "--timeout",
+            "60",
+            "--server",
+            &address,
+            "--plaintext",
+        ])
         .env("CAPSTAN_AUTH_TOKEN", &token)
-        .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .env("CAPSTAN_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("capstan runs");
     // long enough for several polls, were it polling
