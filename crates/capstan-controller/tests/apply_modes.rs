@@ -16,29 +16,15 @@ fn cm(name: &str, a: &str, b: &str) -> String {
     )
 }
 
-async fn refresh(h: &Harness, name: &str) {
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("argocd"),
-            name,
-            &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
-        )
-        .await
-        .unwrap();
-}
-
 async fn set_b(h: &Harness, name: &str, value: &str) {
-    let rt = h.client.resolve("v1", "ConfigMap").await.unwrap();
-    h.client
-        .merge_patch(&rt, Some("default"), name, &json!({"data": {"b": value}}))
-        .await
-        .unwrap();
+    h.merge_patch(
+        "v1",
+        "ConfigMap",
+        Some("default"),
+        name,
+        &json!({"data": {"b": value}}),
+    )
+    .await;
 }
 
 async fn data(h: &Harness, name: &str) -> Value {
@@ -99,7 +85,7 @@ async fn respect_ignore_differences_keeps_ignored_live_fields() {
         &[],
     );
     for name in ["respected", "plain"] {
-        refresh(&h, name).await;
+        h.refresh_app(name).await;
         h.wait_app(name, LONG, |a| sync_status(a) == "OutOfSync")
             .await;
         sync_and_wait(&h, name).await;
@@ -119,16 +105,14 @@ async fn respect_ignore_differences_keeps_ignored_live_fields() {
 }
 
 async fn set_c(h: &Harness, name: &str) {
-    let rt = h.client.resolve("v1", "ConfigMap").await.unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("default"),
-            name,
-            &json!({"data": {"c": "set by someone else"}}),
-        )
-        .await
-        .unwrap();
+    h.merge_patch(
+        "v1",
+        "ConfigMap",
+        Some("default"),
+        name,
+        &json!({"data": {"c": "set by someone else"}}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +183,7 @@ async fn client_side_apply_and_replace() {
         &[],
     );
     for name in ["csa", "rep"] {
-        refresh(&h, name).await;
+        h.refresh_app(name).await;
         h.wait_app(name, LONG, |a| sync_status(a) == "OutOfSync")
             .await;
         sync_and_wait(&h, name).await;

@@ -7,16 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capstan_controller::sharding::Algorithm;
 use capstan_controller::{
     ClusterTimings, Controller, ControllerConfig, RepoGenerator, ShardingConfig,
 };
-use capstan_kube::DeleteOptions;
 use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
-use capstan_testkit::Cluster;
-use serde_json::{Value, json};
+use capstan_testkit::{Cluster, cluster_lease_holders, poll};
+use serde_json::Value;
 
 /// Server -> (writer replica, ClusterInfo) of every published ConfigMap.
 async fn published(control: &Cluster) -> BTreeMap<String, (String, Value)> {
@@ -36,35 +35,6 @@ async fn published(control: &Cluster) -> BTreeMap<String, (String, Value)> {
                 (data.get("replica")?.as_str()?.to_string(), info),
             ))
         })
-        .collect()
-}
-
-/// Server -> holder of its cluster Lease.
-async fn holders(control: &Cluster) -> BTreeMap<String, String> {
-    let rt = control
-        .client
-        .resolve("coordination.k8s.io/v1", "Lease")
-        .await
-        .unwrap();
-    let (leases, _) = control
-        .client
-        .list(
-            &rt,
-            Some("argocd"),
-            Some("capstan.dev/controller-lease=cluster"),
-        )
-        .await
-        .unwrap();
-    leases
-        .iter()
-        .filter_map(|l| {
-            let server = l
-                .pointer("/metadata/annotations/capstan.dev~1cluster-server")?
-                .as_str()?;
-            let holder = l.pointer("/spec/holderIdentity")?.as_str()?;
-            Some((server.to_string(), holder.to_string()))
-        })
-        .filter(|(_, h)| !h.is_empty())
         .collect()
 }
 
@@ -101,24 +71,7 @@ async fn replica(control: &Cluster, id: &str, cache: &std::path::Path) -> Contro
 async fn owning_replicas_publish_cluster_information() {
     let dir = tempfile::tempdir().unwrap();
     let control = Cluster::start(&dir.path().join("control"), Duration::from_millis(100)).await;
-    let mut destinations = Vec::new();
-    for i in 0..2 {
-        let running = capstan_apiserver::start(capstan_apiserver::Config::new(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().join(format!("dest-{i}")),
-        ))
-        .await
-        .unwrap();
-        control
-            .apply(&json!({
-                "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": format!("dest-{i}"), "namespace": "argocd",
-                    "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
-                "stringData": {"name": format!("dest-{i}"), "server": running.url(), "config": "{}"}
-            }))
-            .await;
-        destinations.push(running);
-    }
+    let destinations = control.add_destinations(dir.path(), 2).await;
     let a = replica(&control, "replica-a", &dir.path().join("cache-a")).await;
     let b = replica(&control, "replica-b", &dir.path().join("cache-b")).await;
 
@@ -128,59 +81,58 @@ async fn owning_replicas_publish_cluster_information() {
         .map(|d| d.url())
         .chain(["https://kubernetes.default.svc".to_string()])
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (info, held) = (published(&control).await, holders(&control).await);
-        let complete = servers.iter().all(|s| {
-            info.get(s).is_some_and(|(writer, i)| {
-                held.get(s) == Some(writer)
-                    && i["connectionState"]["status"] == "Successful"
-                    && i["cacheInfo"]["resourcesCount"]
-                        .as_u64()
-                        .is_some_and(|n| n > 0)
-                    && i["cacheInfo"]["apisCount"].as_u64().is_some_and(|n| n > 0)
-                    && i["cacheInfo"]["lastCacheSyncTime"].is_string()
-                    && i["serverVersion"] == "v1.32.0-capstan"
-            })
-        });
-        // once the clusters are split between the replicas, each publishes its own
-        let split =
-            held.values().any(|h| h == "replica-a") && held.values().any(|h| h == "replica-b");
-        if complete && split {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cluster information incomplete: {info:?} (leases {held:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        async || {
+            let (info, held) = (
+                published(&control).await,
+                cluster_lease_holders(&control).await,
+            );
+            let complete = servers.iter().all(|s| {
+                info.get(s).is_some_and(|(writer, i)| {
+                    held.get(s) == Some(writer)
+                        && i["connectionState"]["status"] == "Successful"
+                        && i["cacheInfo"]["resourcesCount"]
+                            .as_u64()
+                            .is_some_and(|n| n > 0)
+                        && i["cacheInfo"]["apisCount"].as_u64().is_some_and(|n| n > 0)
+                        && i["cacheInfo"]["lastCacheSyncTime"].is_string()
+                        && i["serverVersion"] == "v1.32.0-capstan"
+                })
+            });
+            // once the clusters are split between the replicas, each publishes its own
+            let split =
+                held.values().any(|h| h == "replica-a") && held.values().any(|h| h == "replica-b");
+            if complete && split {
+                Ok(())
+            } else {
+                Err(format!(
+                    "cluster information incomplete: {info:?} (leases {held:?})"
+                ))
+            }
+        },
+    )
+    .await;
 
     // a removed cluster's information is deleted
-    let secret_rt = control.client.resolve("v1", "Secret").await.unwrap();
     control
-        .client
-        .delete(
-            &secret_rt,
-            Some("argocd"),
-            "dest-0",
-            &DeleteOptions::default(),
-        )
-        .await
-        .unwrap();
+        .delete("v1", "Secret", Some("argocd"), "dest-0")
+        .await;
     let removed = destinations[0].url();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let info = published(&control).await;
-        if !info.contains_key(&removed) && info.contains_key(&destinations[1].url()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the removed cluster's information stays: {info:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        async || {
+            let info = published(&control).await;
+            if !info.contains_key(&removed) && info.contains_key(&destinations[1].url()) {
+                Ok(())
+            } else {
+                Err(format!("the removed cluster's information stays: {info:?}"))
+            }
+        },
+    )
+    .await;
 
     a.shutdown().await;
     b.shutdown().await;

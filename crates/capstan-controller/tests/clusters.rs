@@ -12,16 +12,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use capstan_controller::{ClusterTimings, Controller, ControllerConfig, RepoGenerator};
-use capstan_kube::{ClusterClient, ConnectOptions, DeleteOptions};
+use capstan_kube::{ClusterClient, ConnectOptions};
 use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
-use capstan_testkit::{Cluster, GitRepo, health, sync_status};
+use capstan_testkit::{Cluster, GitRepo, health, poll, probe_config_map, sync_status};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "west-token-0123456789";
-
-fn config_map(data: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  value: {data}\n")
-}
 
 async fn destination(dir: &Path, addr: SocketAddr, tls: bool) -> capstan_apiserver::Running {
     let mut config = capstan_apiserver::Config::new(addr, dir.to_path_buf());
@@ -40,13 +36,9 @@ async fn client_of(running: &capstan_apiserver::Running) -> ClusterClient {
         .unwrap()
 }
 
+/// The cluster Secret `cluster-NAME` of the cluster `name`.
 fn cluster_secret(name: &str, server: &str, config: Value) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": format!("cluster-{name}"), "namespace": "argocd",
-            "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
-        "stringData": {"name": name, "server": server, "config": config.to_string()}
-    })
+    capstan_testkit::cluster_secret(&format!("cluster-{name}"), name, server, &config)
 }
 
 async fn probe_value(client: &ClusterClient) -> Option<(String, String)> {
@@ -63,22 +55,24 @@ async fn probe_value(client: &ClusterClient) -> Option<(String, String)> {
 }
 
 async fn wait_probe(client: &ClusterClient, value: &str, owner: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let seen = probe_value(client).await;
-        if let Some((v, o)) = &seen
-            && v == value
-            && o.starts_with(owner)
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: expected probe={value} owned by {owner}, saw {seen:?}",
-            client.server()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        async || {
+            let seen = probe_value(client).await;
+            if let Some((v, o)) = &seen
+                && v == value
+                && o.starts_with(owner)
+            {
+                return Ok(());
+            }
+            Err(format!(
+                "{}: expected probe={value} owned by {owner}, saw {seen:?}",
+                client.server()
+            ))
+        },
+    )
+    .await;
 }
 
 fn conditions(app: &Value) -> String {
@@ -108,7 +102,7 @@ async fn applications_deploy_to_their_clusters_and_survive_a_cluster_outage() {
     let west_client = client_of(&west).await;
 
     let repo = GitRepo::init(&dir.path().join("repo"));
-    repo.commit(&[("cm/probe.yaml", &config_map("one"))], &[]);
+    repo.commit(&[("cm/probe.yaml", &probe_config_map("one"))], &[]);
 
     // east: plain HTTP, no credentials; west: HTTPS, bearer token, CA from its certificate
     control
@@ -187,14 +181,9 @@ async fn applications_deploy_to_their_clusters_and_survive_a_cluster_outage() {
         "{}",
         conditions(&down)
     );
-    repo.commit(&[("cm/probe.yaml", &config_map("two"))], &[]);
+    repo.commit(&[("cm/probe.yaml", &probe_config_map("two"))], &[]);
     for name in ["to-west", "to-local", "to-east"] {
-        control
-            .patch_app(
-                name,
-                &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
-            )
-            .await;
+        control.refresh_app(name).await;
     }
     wait_probe(&west_client, "two", "to-west").await;
     wait_probe(&control.client, "two", "to-local").await;
@@ -218,17 +207,9 @@ async fn applications_deploy_to_their_clusters_and_survive_a_cluster_outage() {
         .await;
 
     // the west cluster Secret is removed: a clear error on its application
-    let secret_rt = control.client.resolve("v1", "Secret").await.unwrap();
     control
-        .client
-        .delete(
-            &secret_rt,
-            Some("argocd"),
-            "cluster-west",
-            &DeleteOptions::default(),
-        )
-        .await
-        .unwrap();
+        .delete("v1", "Secret", Some("argocd"), "cluster-west")
+        .await;
     let gone = control
         .wait_app("to-west", Duration::from_secs(30), |a| {
             conditions(a).contains("there are no clusters with this name: west")

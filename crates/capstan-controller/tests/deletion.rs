@@ -3,8 +3,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use capstan_testkit::poll;
 use common::*;
 use serde_json::{Value, json};
 
@@ -33,11 +34,13 @@ fn finalizers(app: &Value) -> Vec<String> {
 }
 
 async fn wait_gone(h: &Harness, api: &str, kind: &str, ns: &str, name: &str) {
-    let deadline = Instant::now() + LONG;
-    while h.get(api, kind, Some(ns), name).await.is_some() {
-        assert!(Instant::now() < deadline, "{kind} {name} still exists");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(LONG, Duration::from_millis(200), async || {
+        match h.get(api, kind, Some(ns), name).await {
+            None => Ok(()),
+            Some(_) => Err(format!("{kind} {name} still exists")),
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,15 +89,8 @@ async fn post_delete_hooks_run_after_the_resources_are_deleted() {
             .is_some()
     );
     // delete the application
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .delete(&rt, Some("argocd"), "pd", &Default::default())
-        .await
-        .unwrap();
+    h.delete("argoproj.io/v1alpha1", "Application", Some("argocd"), "pd")
+        .await;
     wait_gone(&h, "argoproj.io/v1alpha1", "Application", "argocd", "pd").await;
     assert!(
         h.get("v1", "ConfigMap", Some("default"), "app-cm")
@@ -160,24 +156,15 @@ async fn pre_delete_hooks_run_before_the_resources_are_deleted() {
             .is_none(),
         "PreDelete hooks do not run at sync"
     );
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .delete(&rt, Some("argocd"), "pre", &Default::default())
-        .await
-        .unwrap();
+    h.delete("argoproj.io/v1alpha1", "Application", Some("argocd"), "pre")
+        .await;
     // the hook runs while the application's resources still exist
-    let deadline = Instant::now() + LONG;
-    let hook = loop {
-        if let Some(job) = h.get("batch/v1", "Job", Some("default"), "pre-hook").await {
-            break job;
-        }
-        assert!(Instant::now() < deadline, "the PreDelete hook never ran");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let hook = poll(LONG, Duration::from_millis(100), async || {
+        h.get("batch/v1", "Job", Some("default"), "pre-hook")
+            .await
+            .ok_or_else(|| "the PreDelete hook never ran".to_string())
+    })
+    .await;
     assert!(!created_at(&hook).is_empty());
     assert!(
         h.get("v1", "ConfigMap", Some("default"), "still-here")

@@ -23,23 +23,6 @@ fn conditions(app: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn refresh(h: &Harness, name: &str) {
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("argocd"),
-            name,
-            &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn untracked_resources_in_the_namespace_are_reported_when_the_project_warns() {
     let h = Harness::start().await;
@@ -79,12 +62,9 @@ async fn untracked_resources_in_the_namespace_are_reported_when_the_project_warn
         .unwrap();
     assert_eq!(message, "Application has 2 orphaned resources");
     // the managed ConfigMap is not counted; removing a stray one lowers the count
-    let rt = h.client.resolve("v1", "ConfigMap").await.unwrap();
-    h.client
-        .delete(&rt, Some("orphans"), "stray-2", &Default::default())
-        .await
-        .unwrap();
-    refresh(&h, "o").await;
+    h.delete("v1", "ConfigMap", Some("orphans"), "stray-2")
+        .await;
+    h.refresh_app("o").await;
     h.wait_app("o", LONG, |a| {
         conditions(a).iter().any(|(t, m)| {
             t == "OrphanedResourceWarning" && m == "Application has 1 orphaned resources"

@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use capstan_testkit::poll;
 use common::*;
 use serde_json::{Value, json};
 
@@ -24,20 +25,11 @@ fn retry_count(app: &Value) -> i64 {
 }
 
 async fn sync_with_retry(h: &Harness, name: &str, retry: Value) {
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("argocd"),
-            name,
-            &json!({"operation": {"sync": {}, "initiatedBy": {"username": "test"}, "retry": retry}}),
-        )
-        .await
-        .unwrap();
+    h.patch_app(
+        name,
+        &json!({"operation": {"sync": {}, "initiatedBy": {"username": "test"}, "retry": retry}}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,20 +243,11 @@ async fn an_inactive_allow_window_blocks_manual_syncs_without_manual_sync() {
         .await;
     assert_eq!(op_phase(&app), "Running");
     // terminating a held operation ends it
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("argocd"),
-            "m",
-            &json!({"status": {"operationState": {"phase": "Terminating"}}}),
-        )
-        .await
-        .unwrap();
+    h.patch_app(
+        "m",
+        &json!({"status": {"operationState": {"phase": "Terminating"}}}),
+    )
+    .await;
     let app = h.wait_app("m", LONG, |a| op_phase(a) == "Failed").await;
     assert_eq!(message(&app), "Operation terminated");
     assert!(
@@ -289,18 +272,13 @@ async fn a_window_that_opens_during_a_sync_holds_the_remaining_waves() {
         .await;
     h.sync("mid", false).await;
     // the Sync hook of wave 0 waits (a suspended Job)
-    let deadline = std::time::Instant::now() + LONG;
-    while h
-        .get("batch/v1", "Job", Some("default"), "gate")
-        .await
-        .is_none()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the hook never started"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(LONG, Duration::from_millis(100), async || {
+        match h.get("batch/v1", "Job", Some("default"), "gate").await {
+            Some(_) => Ok(()),
+            None => Err("the hook never started".to_string()),
+        }
+    })
+    .await;
     // a deny window opens, then the hook finishes
     h.apply(&windowed_project(
         json!([{"kind": "deny", "schedule": "* * * * *",
@@ -309,16 +287,14 @@ async fn a_window_that_opens_during_a_sync_holds_the_remaining_waves() {
     .await;
     // (the controller sees the project through its watch)
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rt = h.client.resolve("batch/v1", "Job").await.unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("default"),
-            "gate",
-            &json!({"spec": {"suspend": false}}),
-        )
-        .await
-        .unwrap();
+    h.merge_patch(
+        "batch/v1",
+        "Job",
+        Some("default"),
+        "gate",
+        &json!({"spec": {"suspend": false}}),
+    )
+    .await;
     let app = h
         .wait_app("mid", LONG, |a| {
             message(a) == "Sync operation blocked by sync window"

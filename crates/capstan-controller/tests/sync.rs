@@ -81,16 +81,14 @@ fn resource<'a>(app: &'a Value, kind: &str, name: &str) -> Option<&'a Value> {
 }
 
 async fn scale(h: &Harness, replicas: i64) {
-    let rt = h.client.resolve("apps/v1", "Deployment").await.unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("default"),
-            "guestbook-ui",
-            &json!({"spec": {"replicas": replicas}}),
-        )
-        .await
-        .unwrap();
+    h.merge_patch(
+        "apps/v1",
+        "Deployment",
+        Some("default"),
+        "guestbook-ui",
+        &json!({"spec": {"replicas": replicas}}),
+    )
+    .await;
 }
 
 async fn replicas(h: &Harness) -> i64 {
@@ -188,20 +186,7 @@ async fn removed_resources_require_pruning_and_are_pruned_only_with_prune() {
     .await;
     h.commit(&[], &["app/b.yaml"]);
     // the periodic refresh is 120 s: ask for a refresh like a webhook or the CLI would
-    let rt = h
-        .client
-        .resolve("argoproj.io/v1alpha1", "Application")
-        .await
-        .unwrap();
-    h.client
-        .merge_patch(
-            &rt,
-            Some("argocd"),
-            "cms",
-            &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
-        )
-        .await
-        .unwrap();
+    h.refresh_app("cms").await;
     // the refresh annotation is removed once handled (another refresh may show the commit first)
     let app = h
         .wait_app("cms", LONG, |a| {

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use capstan_kube::ClusterClient;
 use serde_json::{Value, json};
 
-use crate::Cluster;
+use crate::{Cluster, poll};
 
 /// A cluster Secret `secret_name` in `argocd` for the cluster `name` at `server`, with `config`
 /// (Argo CD's cluster config JSON: bearer token, TLS settings).
@@ -47,6 +48,37 @@ impl Cluster {
             .await;
         running
     }
+
+    /// [`Cluster::add_destination`] `count` times: the clusters `dest-0`, `dest-1`, ... with their
+    /// data in the directories of the same names under `dir`.
+    pub async fn add_destinations(
+        &self,
+        dir: &Path,
+        count: usize,
+    ) -> Vec<capstan_apiserver::Running> {
+        let mut destinations = Vec::with_capacity(count);
+        for i in 0..count {
+            let name = format!("dest-{i}");
+            destinations.push(self.add_destination(&dir.join(&name), &name).await);
+        }
+        destinations
+    }
+}
+
+/// Polls the probe ConfigMap of `client`'s cluster every 200 ms until its `data.value` is `value`;
+/// after `timeout` the test fails with "WHAT: " and the last value seen.
+pub async fn wait_probe(client: &ClusterClient, value: &str, timeout: Duration, what: &str) {
+    poll(timeout, Duration::from_millis(200), async || {
+        let seen = probe(client)
+            .await
+            .and_then(|c| c.pointer("/data/value").cloned());
+        if seen.as_ref().and_then(Value::as_str) == Some(value) {
+            Ok(())
+        } else {
+            Err(format!("{what}: {seen:?}"))
+        }
+    })
+    .await;
 }
 
 /// Cluster server -> the replica holding its Lease (`capstan.dev/controller-lease=cluster` in
@@ -81,17 +113,14 @@ pub async fn cluster_lease_holders(control: &Cluster) -> BTreeMap<String, String
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn destinations_probes_and_lease_holders() {
         let dir = tempfile::tempdir().unwrap();
         let control = Cluster::start(&dir.path().join("control"), Duration::from_millis(100)).await;
-        let dest = control
-            .add_destination(&dir.path().join("dest"), "dest-0")
-            .await;
+        let mut destinations = control.add_destinations(dir.path(), 1).await;
+        let dest = destinations.pop().unwrap();
         let secret = control
             .get("v1", "Secret", Some("argocd"), "dest-0")
             .await
@@ -121,6 +150,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(probe(&client).await.unwrap()["data"]["value"], "one");
+        wait_probe(&client, "one", Duration::from_secs(5), "probe").await;
 
         // Leases: only those with a holder count
         assert!(cluster_lease_holders(&control).await.is_empty());

@@ -12,7 +12,9 @@ pub mod poll;
 pub mod process;
 
 pub use cli::{Cli, Output, kubectl};
-pub use destinations::{cluster_lease_holders, cluster_secret, probe, probe_config_map};
+pub use destinations::{
+    cluster_lease_holders, cluster_secret, probe, probe_config_map, wait_probe,
+};
 pub use poll::{poll, poll_blocking};
 pub use process::{KillOnDrop, free_port, start_controller, up_command};
 
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use capstan_kube::{ApplyOptions, ClusterClient, ConnectOptions, DeleteOptions};
+use capstan_kube::{ApplyOptions, ClusterClient, ConnectOptions, DeleteOptions, ResourceType};
 use serde_json::{Value, json};
 
 /// The CRDs of `deploy/crds/`.
@@ -103,6 +105,14 @@ impl Cluster {
         self.client.apply(obj, &options).await.expect("apply")
     }
 
+    /// The served resource type of a kind; panics when it is not served.
+    async fn resource_type(&self, api_version: &str, kind: &str) -> ResourceType {
+        self.client
+            .resolve(api_version, kind)
+            .await
+            .unwrap_or_else(|e| panic!("{api_version} {kind} is served: {e}"))
+    }
+
     /// Reads an object.
     pub async fn get(
         &self,
@@ -111,11 +121,7 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        let rt = self
-            .client
-            .resolve(api_version, kind)
-            .await
-            .expect("kind is served");
+        let rt = self.resource_type(api_version, kind).await;
         self.client.get(&rt, namespace, name).await.expect("get")
     }
 
@@ -128,11 +134,7 @@ impl Cluster {
         name: &str,
         patch: &Value,
     ) {
-        let rt = self
-            .client
-            .resolve(api_version, kind)
-            .await
-            .expect("kind is served");
+        let rt = self.resource_type(api_version, kind).await;
         self.client
             .merge_patch(&rt, namespace, name, patch)
             .await
@@ -167,11 +169,7 @@ impl Cluster {
 
     /// Deletes an object with the default options.
     pub async fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
-        let rt = self
-            .client
-            .resolve(api_version, kind)
-            .await
-            .expect("kind is served");
+        let rt = self.resource_type(api_version, kind).await;
         self.client
             .delete(&rt, namespace, name, &DeleteOptions::default())
             .await

@@ -1,13 +1,14 @@
 //! Harness: an embedded apiserver with Capstan's CRDs, a local Git repository, the in-process repo
-//! server and a controller, all started by the test (the pieces come from capstan-testkit).
+//! server and a controller, all started by the test (the pieces come from capstan-testkit). The
+//! harness dereferences to its [`Cluster`], for reading, applying, patching and waiting.
 
 #![allow(dead_code, unused_imports)]
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_controller::{Controller, ControllerConfig, RepoGenerator};
-use capstan_kube::ClusterClient;
 use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
 use capstan_testkit::{Cluster, GitRepo};
 pub use capstan_testkit::{GUESTBOOK, health, op_phase, sync_status};
@@ -16,7 +17,6 @@ use serde_json::{Value, json};
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub cluster: Cluster,
-    pub client: ClusterClient,
     pub controller: Option<Controller>,
     pub repo: GitRepo,
 }
@@ -26,11 +26,9 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let cluster = Cluster::start(&dir.path().join("api"), Duration::from_millis(300)).await;
         let repo = GitRepo::init(&dir.path().join("repo"));
-        let client = cluster.client.clone();
         let mut harness = Harness {
             dir,
             cluster,
-            client,
             controller: None,
             repo,
         };
@@ -53,7 +51,7 @@ impl Harness {
         };
         let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
         self.controller = Some(
-            Controller::start(config, self.client.clone(), generator)
+            Controller::start(config, self.cluster.client.clone(), generator)
                 .await
                 .unwrap(),
         );
@@ -73,24 +71,6 @@ impl Harness {
         capstan_testkit::application(name, &self.repo.url(), path, namespace, sync_policy)
     }
 
-    pub async fn apply(&self, obj: &Value) -> Value {
-        self.cluster.apply(obj).await
-    }
-
-    pub async fn get(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<Value> {
-        self.cluster.get(api_version, kind, namespace, name).await
-    }
-
-    pub async fn app(&self, name: &str) -> Value {
-        self.cluster.app(name).await
-    }
-
     /// Asks for a sync the way the API does: by setting `operation`.
     pub async fn sync(&self, name: &str, prune: bool) {
         let patch =
@@ -98,19 +78,18 @@ impl Harness {
         self.cluster.patch_app(name, &patch).await;
     }
 
-    pub async fn wait_app(
-        &self,
-        name: &str,
-        timeout: Duration,
-        check: impl Fn(&Value) -> bool,
-    ) -> Value {
-        self.cluster.wait_app(name, timeout, check).await
-    }
-
     pub async fn shutdown(mut self) {
         if let Some(c) = self.controller.take() {
             c.shutdown().await;
         }
         self.cluster.apiserver.stop().await;
+    }
+}
+
+impl Deref for Harness {
+    type Target = Cluster;
+
+    fn deref(&self) -> &Cluster {
+        &self.cluster
     }
 }
