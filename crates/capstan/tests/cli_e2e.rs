@@ -3,13 +3,14 @@
 //! initial admin password, add a repository, create an application, sync it with --wait, look at
 //! it, change Git and see `app diff` exit 1, roll back, delete with cascade. Also bad input.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use capstan_controller::{Controller, ControllerConfig, ManifestGenerator, RepoGenerator};
-use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
-use capstan_server::{Listen, ServerConfig};
+use capstan_controller::{Controller, ControllerConfig, ManifestGenerator};
 use capstan_testkit::{Cli, Cluster, GUESTBOOK, GitRepo};
+use common::{repo_generator, start_api_server};
 use serde_json::Value;
 
 fn replicas(n: u32) -> String {
@@ -28,28 +29,9 @@ async fn new_user_session_through_the_cli() {
     let cluster = Cluster::start(&dir.path().join("api"), Duration::from_millis(300)).await;
     let repo = GitRepo::init(&dir.path().join("repo"));
     repo.commit(&[("guestbook/guestbook-ui.yaml", &replicas(1))], &[]);
-    let service = RepoService::new(
-        ServiceSettings::new(dir.path().join("repo-server")),
-        Arc::new(SecretCredentials::default()),
-    )
-    .unwrap();
-    let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
+    let generator = repo_generator(&dir.path().join("repo-server"));
     let dyn_generator: Arc<dyn ManifestGenerator> = generator.clone();
-    let server = capstan_server::start(
-        Listen {
-            api: "127.0.0.1:0".parse().unwrap(),
-            metrics: None,
-            tls: None,
-        },
-        cluster.client.clone(),
-        ServerConfig {
-            namespace: "argocd".into(),
-            ..ServerConfig::default()
-        },
-        Some(dyn_generator),
-    )
-    .await
-    .expect("API server starts");
+    let server = start_api_server(&cluster.client, Some(dyn_generator)).await;
     let controller = Controller::start(
         ControllerConfig {
             wave_delay: Duration::from_millis(300),

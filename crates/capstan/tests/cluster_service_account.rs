@@ -5,18 +5,19 @@
 //! `cluster get/list`, and a rotation after which the old token is refused (401) and the new one
 //! works.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use capstan_controller::{ClusterTimings, Controller, ControllerConfig, RepoGenerator};
+use capstan_controller::{ClusterTimings, Controller, ControllerConfig};
 use capstan_kube::{ClusterClient, ConnectOptions, KubeError};
-use capstan_repo::{RepoService, SecretCredentials, ServiceSettings};
-use capstan_server::{Listen, ServerConfig};
 use capstan_settings::{Cluster as ClusterSettings, ClusterConfig, TlsClientConfig};
 use capstan_testkit::{
-    Cli, Cluster, GitRepo, KillOnDrop, application, health, poll, probe_config_map, sync_status,
+    Cli, Cluster, GitRepo, KillOnDrop, Output, application, health, poll, probe_config_map,
+    sync_status, wait_probe,
 };
+use common::{repo_generator, start_api_server};
 use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "dest-admin-token";
@@ -66,6 +67,21 @@ async fn start_apiserver(dir: &std::path::Path) -> ApiServerProcess {
         kubeconfig,
         url,
     }
+}
+
+/// `capstan cluster add capstan --kubeconfig KUBECONFIG --name dest EXTRA...`, asserted to succeed.
+async fn add_cluster(cli: &Cli, kubeconfig: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "cluster",
+        "add",
+        "capstan",
+        "--kubeconfig",
+        kubeconfig,
+        "--name",
+        "dest",
+    ];
+    args.extend_from_slice(extra);
+    cli.succeeds(&args).await
 }
 
 /// A client for the destination with `token` and the CA.
@@ -145,27 +161,8 @@ async fn service_account_cluster_add_rotate_and_statistics() {
 
     let repo = GitRepo::init(&dir.path().join("repo"));
     repo.commit(&[("cm/probe.yaml", &probe_config_map("one"))], &[]);
-    let service = RepoService::new(
-        ServiceSettings::new(dir.path().join("repo-server")),
-        Arc::new(SecretCredentials::default()),
-    )
-    .unwrap();
-    let generator = Arc::new(RepoGenerator::new(Arc::new(service)));
-    let api = capstan_server::start(
-        Listen {
-            api: "127.0.0.1:0".parse().unwrap(),
-            metrics: None,
-            tls: None,
-        },
-        control.client.clone(),
-        ServerConfig {
-            namespace: "argocd".into(),
-            ..ServerConfig::default()
-        },
-        None,
-    )
-    .await
-    .expect("API server starts");
+    let generator = repo_generator(&dir.path().join("repo-server"));
+    let api = start_api_server(&control.client, None).await;
     let controller = Controller::start(
         ControllerConfig {
             wave_delay: Duration::from_millis(200),
@@ -212,19 +209,7 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     // cluster add --service-account: ServiceAccount, ClusterRole, binding and token Secret in the
     // destination; the cluster Secret holds the ServiceAccount's token and the kubeconfig's CA
     let dest_kubeconfig = dest.kubeconfig.display().to_string();
-    let out = cli
-        .succeeds(&[
-            "cluster",
-            "add",
-            "capstan",
-            "--kubeconfig",
-            &dest_kubeconfig,
-            "--name",
-            "dest",
-            "--service-account",
-            "-y",
-        ])
-        .await;
+    let out = add_cluster(&cli, &dest_kubeconfig, &["--service-account", "-y"]).await;
     assert_eq!(out.stdout.trim(), format!("Cluster '{server}' added"));
     assert!(
         out.stderr
@@ -398,21 +383,11 @@ async fn service_account_cluster_add_rotate_and_statistics() {
     // the controller reconnects with the new token and keeps syncing
     repo.commit(&[("cm/probe.yaml", &probe_config_map("two"))], &[]);
     control.refresh_app("to-dest").await;
-    poll(
+    wait_probe(
+        &admin,
+        "two",
         Duration::from_secs(60),
-        Duration::from_millis(200),
-        async || {
-            let value = admin
-                .get(&cm_rt, Some("default"), "probe")
-                .await
-                .unwrap()
-                .and_then(|c| c.pointer("/data/value").cloned());
-            if value == Some(json!("two")) {
-                Ok(())
-            } else {
-                Err(format!("the new commit never arrived: {value:?}"))
-            }
-        },
+        "the new commit never arrived",
     )
     .await;
 
@@ -426,20 +401,12 @@ async fn service_account_cluster_add_rotate_and_statistics() {
         )
         .await
         .unwrap();
-    let out = cli
-        .succeeds(&[
-            "cluster",
-            "add",
-            "capstan",
-            "--kubeconfig",
-            &dest_kubeconfig,
-            "--name",
-            "dest",
-            "--service-account",
-            "deployer",
-            "--upsert",
-        ])
-        .await;
+    let out = add_cluster(
+        &cli,
+        &dest_kubeconfig,
+        &["--service-account", "deployer", "--upsert"],
+    )
+    .await;
     assert!(!out.stderr.contains("ClusterRole"), "{}", out.stderr);
     let deployer = dest_secret(&admin, "deployer-long-lived-token")
         .await

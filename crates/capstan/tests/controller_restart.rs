@@ -17,6 +17,14 @@ fn start_controller(kubeconfig: &Path, cache: &Path) -> KillOnDrop {
     )
 }
 
+/// Whether the ConfigMap of wave 2 was applied.
+async fn third_exists(cluster: &Cluster) -> bool {
+    cluster
+        .get("v1", "ConfigMap", Some("default"), "third")
+        .await
+        .is_some()
+}
+
 fn deployment(name: &str, wave: i32) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: c\n        image: nginx:1.27\n"
@@ -77,13 +85,7 @@ async fn killed_mid_sync_resumes_and_completes_once() {
     )
     .await;
     controller.kill();
-    assert!(
-        cluster
-            .get("v1", "ConfigMap", Some("default"), "third")
-            .await
-            .is_none(),
-        "killed before wave 2"
-    );
+    assert!(!third_exists(&cluster).await, "killed before wave 2");
     assert_eq!(op_phase(&cluster.app("resume").await), "Running");
 
     let mut controller = start_controller(&cluster.apiserver.kubeconfig, &cache);
@@ -93,12 +95,7 @@ async fn killed_mid_sync_resumes_and_completes_once() {
         })
         .await;
     controller.kill();
-    assert!(
-        cluster
-            .get("v1", "ConfigMap", Some("default"), "third")
-            .await
-            .is_some()
-    );
+    assert!(third_exists(&cluster).await);
     let history = app["status"]["history"].as_array().unwrap();
     assert_eq!(history.len(), 1, "one sync, recorded once: {history:?}");
     let results = app["status"]["operationState"]["syncResult"]["resources"]

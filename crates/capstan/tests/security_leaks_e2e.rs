@@ -47,15 +47,6 @@ fn app_json(kubeconfig: &Path, name: &str) -> Value {
     }
 }
 
-/// `kubectl patch --type merge` of an object in `argocd`.
-fn merge_patch(kubeconfig: &Path, kind: &str, name: &str, patch: &Value) -> (bool, String) {
-    let patch = patch.to_string();
-    let args = [
-        "patch", kind, name, "-n", "argocd", "--type", "merge", "-p", &patch,
-    ];
-    kubectl(kubeconfig, &args, None)
-}
-
 /// Waits for `check` every 300 ms, failing after `timeout` with "timed out waiting: WHAT".
 fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     poll_blocking(timeout, Duration::from_millis(300), || {
@@ -191,21 +182,26 @@ fn no_secret_value_reaches_logs_metrics_events_status_or_api_answers() {
     );
     assert!(ok, "{out}");
     // an SSO client secret in argocd-secret, referenced from oidc.config
-    let (ok, out) = merge_patch(
-        &kubeconfig,
-        "secret",
-        "argocd-secret",
-        &json!({"stringData": {"oidc.sso.clientSecret": SSO_SECRET}}),
-    );
-    assert!(ok, "{out}");
     let oidc = "name: SSO\nissuer: https://127.0.0.1:9/dex\nclientID: capstan\nclientSecret: $oidc.sso.clientSecret\n";
-    let (ok, out) = merge_patch(
-        &kubeconfig,
-        "configmap",
-        "argocd-cm",
-        &json!({"data": {"oidc.config": oidc}}),
-    );
-    assert!(ok, "{out}");
+    for (kind, name, patch) in [
+        (
+            "secret",
+            "argocd-secret",
+            json!({"stringData": {"oidc.sso.clientSecret": SSO_SECRET}}),
+        ),
+        (
+            "configmap",
+            "argocd-cm",
+            json!({"data": {"oidc.config": oidc}}),
+        ),
+    ] {
+        let patch = patch.to_string();
+        let args = [
+            "patch", kind, name, "-n", "argocd", "--type", "merge", "-p", &patch,
+        ];
+        let (ok, out) = kubectl(&kubeconfig, &args, None);
+        assert!(ok, "{out}");
+    }
     let far = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": "far-app", "namespace": "argocd"},
         "spec": {"project": "default",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use capstan_kube::{ClusterClient, ConnectOptions};
 use capstan_testkit::{
     Cluster, GitRepo, KillOnDrop, application, cluster_lease_holders, health, poll, probe,
-    probe_config_map, sync_status,
+    probe_config_map, sync_status, wait_probe,
 };
 use serde_json::{Value, json};
 
@@ -41,11 +41,7 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
     let dir = tempfile::tempdir().unwrap();
     let control = Cluster::start(&dir.path().join("control"), Duration::from_millis(100)).await;
     let mut destinations = Vec::new();
-    for i in 0..4 {
-        let name = format!("dest-{i}");
-        let running = control
-            .add_destination(&dir.path().join(&name), &name)
-            .await;
+    for running in control.add_destinations(dir.path(), 4).await {
         let client =
             ClusterClient::from_kubeconfig(&running.kubeconfig, None, ConnectOptions::default())
                 .await
@@ -171,21 +167,8 @@ async fn two_replicas_share_clusters_and_take_over_from_a_dead_one() {
         control.refresh_app(&format!("app-{i}")).await;
     }
     for (i, (_, client)) in destinations.iter().enumerate() {
-        poll(
-            Duration::from_secs(60),
-            Duration::from_millis(200),
-            async || {
-                let value = probe(client)
-                    .await
-                    .and_then(|c| c.pointer("/data/value").cloned());
-                if value == Some(json!("two")) {
-                    Ok(())
-                } else {
-                    Err(format!("dest-{i} never got the new commit: {value:?}"))
-                }
-            },
-        )
-        .await;
+        let what = format!("dest-{i} never got the new commit");
+        wait_probe(client, "two", Duration::from_secs(60), &what).await;
     }
 
     r2.kill();

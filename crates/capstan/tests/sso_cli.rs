@@ -4,12 +4,14 @@
 //! exchanges the code for the provider's ID token and stores it; the API server accepts that token and
 //! maps the user's group to an RBAC role.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use capstan_server::{Listen, ServerConfig};
 use capstan_testkit::{Cli, Cluster, poll};
+use common::start_api_server;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -189,21 +191,7 @@ async fn login_with_sso_through_the_browser() {
             )}),
         ))
         .await;
-    let server = capstan_server::start(
-        Listen {
-            api: "127.0.0.1:0".parse().unwrap(),
-            metrics: None,
-            tls: None,
-        },
-        cluster.client.clone(),
-        ServerConfig {
-            namespace: "argocd".into(),
-            ..ServerConfig::default()
-        },
-        None,
-    )
-    .await
-    .expect("API server starts");
+    let server = start_api_server(&cluster.client, None).await;
     let address = server.addr.to_string();
     let config_dir = dir.path().join("config");
     let cli = Cli::new(env!("CARGO_BIN_EXE_capstan"), &config_dir);

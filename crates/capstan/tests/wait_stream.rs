@@ -2,10 +2,12 @@
 //! while it waits, it makes no GET request besides the first read and the stream itself (the API
 //! server's request counter says so), and it ends as soon as the change arrives.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use capstan_server::{Listen, ServerConfig};
 use capstan_testkit::{Cli, Cluster};
+use common::start_api_server;
 use serde_json::{Value, json};
 
 fn get_requests(server: &capstan_server::Running) -> u64 {
@@ -23,21 +25,7 @@ fn get_requests(server: &capstan_server::Running) -> u64 {
 async fn app_wait_follows_the_event_stream() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(&dir.path().join("api"), Duration::from_millis(300)).await;
-    let server = capstan_server::start(
-        Listen {
-            api: "127.0.0.1:0".parse().unwrap(),
-            metrics: None,
-            tls: None,
-        },
-        cluster.client.clone(),
-        ServerConfig {
-            namespace: "argocd".into(),
-            ..ServerConfig::default()
-        },
-        None,
-    )
-    .await
-    .expect("API server starts");
+    let server = start_api_server(&cluster.client, None).await;
     let secret = cluster
         .get(
             "v1",
