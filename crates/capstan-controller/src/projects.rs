@@ -87,7 +87,23 @@ pub(crate) fn check_application(
         .as_deref()
         .unwrap_or_default();
     let dest_name = app.spec.destination.name.as_deref().unwrap_or_default();
-    let allowed = project
+    if !destination_permitted(project, destination_server, dest_name, namespace) {
+        problems.push(format!(
+            "application destination server '{destination_server}' and namespace '{namespace}' do not match any of the allowed destinations in project '{name}' (spec.destinations)"
+        ));
+    }
+    problems
+}
+
+/// Whether the project's destinations allow `namespace` on the cluster known by `server` (or by
+/// `cluster_name`).
+fn destination_permitted(
+    project: &AppProject,
+    server: &str,
+    cluster_name: &str,
+    namespace: &str,
+) -> bool {
+    project
         .spec
         .destinations
         .as_deref()
@@ -95,22 +111,37 @@ pub(crate) fn check_application(
         .iter()
         .any(|d| {
             let server_ok = match (&d.server, &d.name) {
-                (Some(s), _) if !s.is_empty() && glob_match(s, destination_server) => true,
+                (Some(s), _) if !s.is_empty() && glob_match(s, server) => true,
                 (_, Some(n))
-                    if !n.is_empty() && !dest_name.is_empty() && glob_match(n, dest_name) =>
+                    if !n.is_empty() && !cluster_name.is_empty() && glob_match(n, cluster_name) =>
                 {
                     true
                 }
                 _ => false,
             };
             server_ok && glob_match(d.namespace.as_deref().unwrap_or("*"), namespace)
-        });
-    if !allowed {
-        problems.push(format!(
-            "application destination server '{destination_server}' and namespace '{namespace}' do not match any of the allowed destinations in project '{name}' (spec.destinations)"
-        ));
+        })
+}
+
+/// A desired namespaced object's own namespace must be a destination of the project too, not only
+/// the application's destination namespace (a manifest may name any namespace).
+pub(crate) fn check_resource_namespace(
+    obj: &Value,
+    project: &AppProject,
+    server: &str,
+    cluster_name: &str,
+) -> Option<String> {
+    let namespace = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if namespace.is_empty() || destination_permitted(project, server, cluster_name, namespace) {
+        return None;
     }
-    problems
+    let name = project.metadata.name.as_deref().unwrap_or_default();
+    Some(format!(
+        "namespace {namespace} is not permitted in project '{name}'"
+    ))
 }
 
 fn matches_list(list: &[GroupKind], group: &str, kind: &str) -> bool {
@@ -191,6 +222,28 @@ mod tests {
 
     fn project(spec: Value) -> AppProject {
         capstan_types::decode(&json!({"metadata": {"name": "team"}, "spec": spec})).unwrap()
+    }
+
+    #[test]
+    fn an_objects_own_namespace_must_be_a_destination() {
+        let p = project(json!({"destinations": [
+            {"server": "https://kubernetes.default.svc", "namespace": "mine-*"},
+            {"name": "far", "namespace": "far-ns"}]}));
+        let in_ns = |ns: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": ns}})
+        };
+        let local = "https://kubernetes.default.svc";
+        assert!(check_resource_namespace(&in_ns("mine-a"), &p, local, "in-cluster").is_none());
+        assert_eq!(
+            check_resource_namespace(&in_ns("kube-system"), &p, local, "in-cluster").as_deref(),
+            Some("namespace kube-system is not permitted in project 'team'")
+        );
+        assert!(check_resource_namespace(&in_ns("far-ns"), &p, "https://far", "far").is_none());
+        assert!(check_resource_namespace(&in_ns("mine-a"), &p, "https://far", "far").is_some());
+        let cluster_scoped =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}});
+        assert!(check_resource_namespace(&cluster_scoped, &p, local, "in-cluster").is_none());
     }
 
     fn app(repo: &str, ns: &str) -> Application {

@@ -128,6 +128,16 @@ pub(crate) async fn desired(
         if let Some(problem) = crate::projects::check_resource(&obj, namespaced, &project) {
             return Err(invalid(problem));
         }
+        if namespaced
+            && let Some(problem) = crate::projects::check_resource_namespace(
+                &obj,
+                &project,
+                &cluster.cluster.server,
+                &cluster.cluster.name,
+            )
+        {
+            return Err(invalid(problem));
+        }
         objects.push(obj);
     }
     Ok(Desired { objects, generated })
