@@ -28,6 +28,8 @@ p, alice, applications, action/*, mine/*, allow
 p, alice, logs, get, mine/*, allow
 p, alice, projects, get, mine, allow
 p, bob, applications, *, mine/*, allow
+p, alice, clusters, create, mine/*, allow
+p, alice, clusters, update, mine/*, allow
 ";
 
 const MARKER: &str = "kube-system-secret-marker-4711";
@@ -346,6 +348,51 @@ async fn forbidden_and_missing_objects_answer_alike() {
     }
     let (_, list) = h.get("/api/v1/repositories", &alice).await;
     assert_eq!(list["items"], json!([]), "{list}");
+
+    // clusters: one alice may not get, one that does not exist; the same on every path
+    let (s, v) = h
+        .post(
+            "/api/v1/clusters",
+            &admin,
+            json!({"server": "https://127.0.0.1:1", "name": "hidden", "project": "theirs",
+                   "config": {"tlsClientConfig": {"insecure": true}}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    for (method, suffix) in [
+        (Method::GET, ""),
+        (Method::DELETE, ""),
+        (Method::POST, "/rotate-auth"),
+    ] {
+        let mut answers = Vec::new();
+        for server in ["https://127.0.0.1:1", "https://127.0.0.1:2"] {
+            let path = format!(
+                "/api/v1/clusters/{}{suffix}",
+                url::form_urlencoded::byte_serialize(server.as_bytes()).collect::<String>()
+            );
+            let (s, v) = h.call(method.clone(), &path, &alice, None).await;
+            answers.push((s, v.to_string().replace(server, "SERVER")));
+        }
+        assert_eq!(answers[0], answers[1], "{method} {suffix}");
+        assert_eq!(answers[0].0, 404, "{method} {suffix}");
+    }
+    let (s, _) = h
+        .get("/api/v1/clusters/https%3A%2F%2F127.0.0.1%3A1", &admin)
+        .await;
+    assert_eq!(s, 200, "the admin sees the cluster");
+    // rights on project mine do not let alice take over (upsert) theirs' cluster into mine
+    let (s, v) = h
+        .post(
+            "/api/v1/clusters?upsert=true",
+            &alice,
+            json!({"server": "https://127.0.0.1:1", "name": "taken", "project": "mine"}),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    let (_, c) = h
+        .get("/api/v1/clusters/https%3A%2F%2F127.0.0.1%3A1", &admin)
+        .await;
+    assert_eq!(c["project"], "theirs", "{c}");
     h.shutdown().await;
 }
 

@@ -9,7 +9,7 @@ use capstan_settings::Cluster;
 use capstan_types::annotations::{SECRET_TYPE, secret_type};
 use serde_json::{Value, json};
 
-use crate::auth::session::Auth;
+use crate::auth::session::{Auth, Principal};
 use crate::body::JsonBody;
 use crate::connection::{ConnectionState, PublishedInfo};
 use crate::error::{ApiError, ApiResult};
@@ -135,15 +135,27 @@ pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> ApiResult<Jso
     Ok(Json(json!({"metadata": {}, "items": items})))
 }
 
-async fn find(state: &AppState, id: &str, id_type: Option<&str>) -> ApiResult<Cluster> {
-    clusters(state)
+/// The cluster named by `id`, when the caller may see it: one it may not `get` is answered exactly
+/// like one that does not exist, so existence cannot be probed.
+async fn find(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    id_type: Option<&str>,
+) -> ApiResult<Cluster> {
+    let missing = || ApiError::NotFound(format!("cluster '{id}' not found"));
+    let c = clusters(state)
         .await?
         .into_iter()
         .find(|c| match id_type {
             Some("name") => c.name == id,
             _ => same_url(&c.server, id) || c.name == id,
         })
-        .ok_or_else(|| ApiError::NotFound(format!("cluster '{id}' not found")))
+        .ok_or_else(missing)?;
+    if !rbac::allowed(state, principal, "clusters", "get", &rbac_object(&c)).await? {
+        return Err(missing());
+    }
+    Ok(c)
 }
 
 /// `GET /api/v1/clusters/{server}?id.type=name|url`.
@@ -154,8 +166,7 @@ pub async fn get_one(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
-    let c = find(&state, &server, id_type.as_deref()).await?;
-    rbac::enforce(&state, &p, "clusters", "get", &rbac_object(&c)).await?;
+    let c = find(&state, &p, &server, id_type.as_deref()).await?;
     let refresh =
         query_one(&query_pairs(query.as_deref()), "forceRefresh").as_deref() == Some("true");
     let published = published(&state).await;
@@ -238,6 +249,11 @@ pub async fn create(
                 ));
             }
             rbac::enforce(&state, &p, "clusters", "update", &object).await?;
+            // the cluster as it is stored may belong to another project: updating it (and moving it
+            // out of that project) needs the right there too
+            if let Ok(existing) = Cluster::from_secret(&old) {
+                rbac::enforce(&state, &p, "clusters", "update", &rbac_object(&existing)).await?;
+            }
             old["data"] = secret["data"].clone();
             state.client.replace(&old, false).await?
         }
@@ -256,7 +272,7 @@ pub async fn delete(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
-    let c = find(&state, &server, id_type.as_deref()).await?;
+    let c = find(&state, &p, &server, id_type.as_deref()).await?;
     rbac::enforce(&state, &p, "clusters", "delete", &rbac_object(&c)).await?;
     if c.secret_name.is_empty() {
         return Err(ApiError::FailedPrecondition(
@@ -288,7 +304,7 @@ pub async fn post_action(
         )));
     };
     let id_type = query_one(&query_pairs(query.as_deref()), "id.type");
-    let c = find(&state, server, id_type.as_deref()).await?;
+    let c = find(&state, &p, server, id_type.as_deref()).await?;
     rbac::enforce(&state, &p, "clusters", "update", &rbac_object(&c)).await?;
     rotate::rotate(&state, &c).await?;
     Ok(Json(json!({})))
