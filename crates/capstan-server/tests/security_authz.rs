@@ -307,6 +307,17 @@ async fn forbidden_and_missing_objects_answer_alike() {
     // whoever may see every project learns nothing new from a 404
     let (s, _) = h.get("/api/v1/applications/no-such-app", &admin).await;
     assert_eq!(s, 404);
+    // a name no object can have is missing too, and the answer does not name the control plane
+    for odd in [
+        "Bad%20Name",
+        "a%2F..%2F..%2Fsecrets",
+        "%00",
+        "x%3Fwatch%3Dtrue",
+    ] {
+        let (s, v) = h.get(&format!("/api/v1/applications/{odd}"), &admin).await;
+        assert_eq!(s, 404, "{odd}: {v}");
+        assert!(!v.to_string().contains("127.0.0.1"), "{odd}: {v}");
+    }
     // a caller who may get but not override sees the permission named
     let (s, v) = h
         .call(

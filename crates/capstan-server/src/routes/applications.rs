@@ -43,6 +43,18 @@ pub fn rbac_object(app: &Value) -> String {
 
 /// Reads an Application; 404 in Argo CD's words when missing.
 pub async fn load(state: &AppState, name: &str) -> ApiResult<Value> {
+    // a name no Kubernetes object can have is missing, and never reaches the cluster client (whose
+    // errors for an unusable URL would name the control plane)
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !valid {
+        return Err(ApiError::NotFound(format!(
+            "applications.argoproj.io \"{name}\" not found"
+        )));
+    }
     state
         .client
         .get(&state.types.app, Some(&state.config.namespace), name)
