@@ -158,6 +158,31 @@ impl Cli {
         err.to_string()
     }
 
+    /// `capstan admin initial-password --kubeconfig KUBECONFIG`, asserted to succeed: the initial
+    /// admin password of the control plane there.
+    pub async fn initial_admin_password(&self, kubeconfig: &Path) -> String {
+        let kubeconfig = kubeconfig.display().to_string();
+        self.ok(&["admin", "initial-password", "--kubeconfig", &kubeconfig])
+            .await
+            .trim()
+            .to_string()
+    }
+
+    /// `capstan login ADDRESS --plaintext --username admin --password PASSWORD`, asserted to
+    /// succeed; returns its standard output.
+    pub async fn login_admin(&self, address: &str, password: &str) -> String {
+        self.ok(&[
+            "login",
+            address,
+            "--plaintext",
+            "--username",
+            "admin",
+            "--password",
+            password,
+        ])
+        .await
+    }
+
     /// Runs `capstan ARGS` to its end, blocking the thread (for tests without a runtime).
     pub fn run_blocking(&self, args: &[&str]) -> Output {
         Output::from_std(self.std_command(args).output().expect("capstan runs"))
@@ -215,6 +240,21 @@ mod tests {
         let out = cli.run(&args).await;
         assert!(!out.success());
         assert_eq!(out.combined(), "error: no\n");
+    }
+
+    #[tokio::test]
+    async fn login_and_initial_password_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        // `echo` stands in for the binary: it prints the arguments it was given
+        let cli = Cli::new("echo", dir.path());
+        assert_eq!(
+            cli.initial_admin_password(Path::new("/k")).await,
+            "admin initial-password --kubeconfig /k"
+        );
+        assert_eq!(
+            cli.login_admin("h:1", "pw").await.trim(),
+            "login h:1 --plaintext --username admin --password pw"
+        );
     }
 
     #[tokio::test]

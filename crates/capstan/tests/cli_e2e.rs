@@ -45,7 +45,6 @@ async fn new_user_session_through_the_cli() {
     .unwrap();
     let address = server.url().trim_start_matches("http://").to_string();
     let cli = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"));
-    let kubeconfig = cluster.apiserver.kubeconfig.display().to_string();
 
     // before logging in: one line telling what to do
     let err = cli.fails(&["app", "list"], 2).await;
@@ -53,10 +52,8 @@ async fn new_user_session_through_the_cli() {
 
     // log in with the initial admin password
     let password = cli
-        .ok(&["admin", "initial-password", "--kubeconfig", &kubeconfig])
-        .await
-        .trim()
-        .to_string();
+        .initial_admin_password(&cluster.apiserver.kubeconfig)
+        .await;
     let err = cli
         .fails(
             &["login", &address, "--plaintext", "--password", "wrong"],
@@ -67,17 +64,7 @@ async fn new_user_session_through_the_cli() {
         err.contains("Invalid username or password") || err.contains("invalid"),
         "{err}"
     );
-    let out = cli
-        .ok(&[
-            "login",
-            &address,
-            "--plaintext",
-            "--username",
-            "admin",
-            "--password",
-            &password,
-        ])
-        .await;
+    let out = cli.login_admin(&address, &password).await;
     assert!(out.contains("'admin' logged in successfully"), "{out}");
     let config = dir.path().join("config/capstan/config");
     let mode =

@@ -183,28 +183,11 @@ async fn service_account_cluster_add_rotate_and_statistics() {
 
     let cli = Cli::new(env!("CARGO_BIN_EXE_capstan"), dir.path().join("config"))
         .timeout(Duration::from_secs(120));
-    let control_kubeconfig = control.apiserver.kubeconfig.display().to_string();
     let password = cli
-        .ok(&[
-            "admin",
-            "initial-password",
-            "--kubeconfig",
-            &control_kubeconfig,
-        ])
-        .await
-        .trim()
-        .to_string();
+        .initial_admin_password(&control.apiserver.kubeconfig)
+        .await;
     let address = api.url().trim_start_matches("http://").to_string();
-    cli.ok(&[
-        "login",
-        &address,
-        "--plaintext",
-        "--username",
-        "admin",
-        "--password",
-        &password,
-    ])
-    .await;
+    cli.login_admin(&address, &password).await;
 
     // cluster add --service-account: ServiceAccount, ClusterRole, binding and token Secret in the
     // destination; the cluster Secret holds the ServiceAccount's token and the kubeconfig's CA
