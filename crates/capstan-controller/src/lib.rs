@@ -23,6 +23,7 @@ mod orphaned;
 mod prepare;
 mod progress;
 mod projects;
+pub use projects::{check_resource, check_resource_namespace};
 mod queue;
 mod refresh;
 mod registry;

@@ -125,7 +125,7 @@ fn destination_permitted(
 
 /// A desired namespaced object's own namespace must be a destination of the project too, not only
 /// the application's destination namespace (a manifest may name any namespace).
-pub(crate) fn check_resource_namespace(
+pub fn check_resource_namespace(
     obj: &Value,
     project: &AppProject,
     server: &str,
@@ -150,11 +150,7 @@ fn matches_list(list: &[GroupKind], group: &str, kind: &str) -> bool {
 }
 
 /// Problems with one desired object's kind under `project`.
-pub(crate) fn check_resource(
-    obj: &Value,
-    namespaced: bool,
-    project: &AppProject,
-) -> Option<String> {
+pub fn check_resource(obj: &Value, namespaced: bool, project: &AppProject) -> Option<String> {
     let api_version = obj
         .get("apiVersion")
         .and_then(Value::as_str)

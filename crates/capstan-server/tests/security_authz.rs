@@ -687,19 +687,34 @@ async fn sync_escaping(dir: &str, extra: &str, reason: &str) -> Harness {
         .apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mine-a"}}))
         .await;
     h.repo.commit(
-        &[
-            (
-                &format!("{dir}/own.yaml"),
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\ndata:\n  k: v\n",
-            ),
-            (&format!("{dir}/extra.yaml"), extra),
-        ],
+        &[(
+            &format!("{dir}/own.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\ndata:\n  k: v\n",
+        )],
         &[],
     );
     let mut app = h.application(dir, "mine", dir, "mine-a");
     app["spec"]["syncPolicy"] = json!({"automated": {}});
-    let (s, v) = h.post("/api/v1/applications", &admin, app).await;
+    let (s, v) = h.post("/api/v1/applications", &admin, app.clone()).await;
     assert_eq!(s, 200, "{v}");
+    // the escaping manifest arrives with a later commit: the controller refuses it at sync
+    h.repo.commit(&[(&format!("{dir}/extra.yaml"), extra)], &[]);
+    let (s, v) = h
+        .get(&format!("/api/v1/applications/{dir}?refresh=hard"), &admin)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // and an application created now, when it renders, is refused at once (also for the admin)
+    app["metadata"]["name"] = json!(format!("{dir}-late"));
+    let (s, v) = h.post("/api/v1/applications", &admin, app).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not permitted")
+            && v["message"].as_str().unwrap_or_default().contains(reason),
+        "{v}"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let app = h.cluster.app(dir).await;

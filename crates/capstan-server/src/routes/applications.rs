@@ -263,7 +263,62 @@ async fn validate(state: &AppState, app: &Value) -> ApiResult<()> {
                 "application references project {project_name} which does not exist"
             ))
         })?;
-    project_checks::check(&project, &app["spec"]).map_err(ApiError::InvalidArgument)
+    project_checks::check(&project, &app["spec"]).map_err(ApiError::InvalidArgument)?;
+    check_rendered(state, app, &project).await
+}
+
+/// The project's resource rules (kinds, and each object's own namespace) on create and update, not
+/// only at sync: when the application's manifests render now, every object must be permitted. When
+/// they do not render (a path not committed yet, a repository not reachable), the controller checks
+/// them at every refresh before anything is synced.
+async fn check_rendered(state: &AppState, app: &Value, project: &Value) -> ApiResult<()> {
+    if state.generator.is_none() {
+        return Ok(());
+    }
+    let Ok((objects, _, _)) = super::resources::desired(state, app, None).await else {
+        return Ok(());
+    };
+    let typed: capstan_types::AppProject = capstan_types::decode(project)
+        .map_err(|e| ApiError::Internal(format!("stored project is invalid: {e}")))?;
+    let client = state.destination_client(app).await?;
+    let text = |p: &str| app.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let (mut server, mut cluster_name) = (
+        text("/spec/destination/server").to_string(),
+        text("/spec/destination/name").to_string(),
+    );
+    if server.is_empty() && cluster_name == capstan_settings::IN_CLUSTER_NAME {
+        server = capstan_settings::IN_CLUSTER_SERVER.to_string();
+    }
+    if cluster_name.is_empty() && server == capstan_settings::IN_CLUSTER_SERVER {
+        cluster_name = capstan_settings::IN_CLUSTER_NAME.to_string();
+    }
+    for obj in &objects {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        // a kind the cluster does not know yet (a CRD of the same application) is checked at sync
+        let Ok(rt) = client.resolve(api_version, kind).await else {
+            continue;
+        };
+        let problem =
+            capstan_controller::check_resource(obj, rt.namespaced, &typed).or_else(|| {
+                rt.namespaced
+                    .then(|| {
+                        capstan_controller::check_resource_namespace(
+                            obj,
+                            &typed,
+                            &server,
+                            &cluster_name,
+                        )
+                    })
+                    .flatten()
+            });
+        if let Some(problem) = problem {
+            return Err(ApiError::InvalidArgument(format!(
+                "application spec is invalid: {problem}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn normalize_new(state: &AppState, mut app: Value) -> ApiResult<Value> {
