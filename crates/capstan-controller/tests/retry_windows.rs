@@ -37,10 +37,7 @@ async fn a_failed_sync_is_retried_with_backoff_and_succeeds_once_the_cause_is_go
     let h = Harness::start().await;
     h.commit(&[("late/cm.yaml", &CM.replace("NAME", "late-cm"))], &[]);
     // the destination namespace does not exist yet: the sync fails
-    h.apply(&h.application("late", "late", "late", json!({})))
-        .await;
-    h.wait_app("late", LONG, |a| sync_status(a) == "OutOfSync")
-        .await;
+    h.create_out_of_sync("late", "late", "late", LONG).await;
     sync_with_retry(
         &h,
         "late",
@@ -87,9 +84,7 @@ async fn retries_stop_at_the_limit_and_auto_sync_does_not_try_the_revision_again
     let h = Harness::start().await;
     let commit = h.commit(&[("never/cm.yaml", &CM.replace("NAME", "x"))], &[]);
     // manual sync, one retry
-    h.apply(&h.application("manual", "never", "missing-ns", json!({})))
-        .await;
-    h.wait_app("manual", LONG, |a| sync_status(a) == "OutOfSync")
+    h.create_out_of_sync("manual", "never", "missing-ns", LONG)
         .await;
     sync_with_retry(
         &h,

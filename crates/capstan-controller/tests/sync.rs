@@ -104,9 +104,7 @@ async fn drift_is_reported_and_reverted_only_with_self_heal() {
     let h = Harness::start().await;
     h.commit(&[("guestbook/guestbook-ui.yaml", GUESTBOOK)], &[]);
     // manual sync policy: drift stays
-    h.apply(&h.application("guestbook", "guestbook", "default", json!({})))
-        .await;
-    h.wait_app("guestbook", LONG, |a| sync_status(a) == "OutOfSync")
+    h.create_out_of_sync("guestbook", "guestbook", "default", LONG)
         .await;
     h.sync("guestbook", false).await;
     h.wait_app("guestbook", LONG, |a| {
@@ -175,10 +173,7 @@ async fn removed_resources_require_pruning_and_are_pruned_only_with_prune() {
         ],
         &[],
     );
-    h.apply(&h.application("cms", "app", "default", json!({})))
-        .await;
-    h.wait_app("cms", LONG, |a| sync_status(a) == "OutOfSync")
-        .await;
+    h.create_out_of_sync("cms", "app", "default", LONG).await;
     h.sync("cms", false).await;
     h.wait_app("cms", LONG, |a| {
         sync_status(a) == "Synced" && op_phase(a) == "Succeeded"
@@ -276,10 +271,7 @@ async fn waves_and_hooks_run_in_order() {
         ],
         &[],
     );
-    h.apply(&h.application("waves", "w", "default", json!({})))
-        .await;
-    h.wait_app("waves", LONG, |a| sync_status(a) == "OutOfSync")
-        .await;
+    h.create_out_of_sync("waves", "w", "default", LONG).await;
     h.sync("waves", false).await;
     let app = h
         .wait_app("waves", LONG, |a| op_phase(a) == "Succeeded")
@@ -350,10 +342,7 @@ async fn failing_presync_hook_stops_the_sync_and_runs_syncfail_hooks() {
         ],
         &[],
     );
-    h.apply(&h.application("failing", "f", "default", json!({})))
-        .await;
-    h.wait_app("failing", LONG, |a| sync_status(a) == "OutOfSync")
-        .await;
+    h.create_out_of_sync("failing", "f", "default", LONG).await;
     h.sync("failing", false).await;
     let app = h
         .wait_app("failing", LONG, |a| op_phase(a) == "Failed")
@@ -461,10 +450,7 @@ async fn an_invalid_object_fails_the_dry_run_and_nothing_is_applied() {
         ],
         &[],
     );
-    h.apply(&h.application("dry", "d", "default", json!({})))
-        .await;
-    h.wait_app("dry", LONG, |a| sync_status(a) == "OutOfSync")
-        .await;
+    h.create_out_of_sync("dry", "d", "default", LONG).await;
     h.sync("dry", false).await;
     let app = h.wait_app("dry", LONG, |a| op_phase(a) == "Failed").await;
     let message = app["status"]["operationState"]["message"].as_str().unwrap();

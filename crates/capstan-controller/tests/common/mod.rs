@@ -71,6 +71,21 @@ impl Harness {
         capstan_testkit::application(name, &self.repo.url(), path, namespace, sync_policy)
     }
 
+    /// Creates the Application `name` deploying `path` to `namespace` without a sync policy, and
+    /// waits (up to `timeout`) until it is compared and OutOfSync.
+    pub async fn create_out_of_sync(
+        &self,
+        name: &str,
+        path: &str,
+        namespace: &str,
+        timeout: Duration,
+    ) {
+        self.apply(&self.application(name, path, namespace, json!({})))
+            .await;
+        self.wait_app(name, timeout, |a| sync_status(a) == "OutOfSync")
+            .await;
+    }
+
     /// Asks for a sync the way the API does: by setting `operation`.
     pub async fn sync(&self, name: &str, prune: bool) {
         let patch =
