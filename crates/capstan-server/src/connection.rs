@@ -105,6 +105,9 @@ fn remember(entries: &Entries, key: String, state: &ConnectionState) {
     map.insert(key, (Instant::now(), state.clone()));
 }
 
+/// How much of a Helm repository's `index.yaml` a connection test reads.
+const INDEX_PREFIX: usize = 1024 * 1024;
+
 /// A Helm repository answers `GET <url>/index.yaml` with its credentials.
 async fn helm_index(repo: &Repository) -> Result<Option<String>, String> {
     let c = &repo.creds;
@@ -114,21 +117,38 @@ async fn helm_index(repo: &Repository) -> Result<Option<String>, String> {
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
     let url = format!("{}/index.yaml", c.url.trim_end_matches('/'));
+    // messages name the URL without any credentials written into it
+    let shown = capstan_repo::git::url::redact_url(&url);
     let mut req = http.get(&url);
     if let Some(token) = &c.bearer_token {
         req = req.bearer_auth(token.expose());
     } else if let Some(user) = &c.username {
         req = req.basic_auth(user, c.password.as_ref().map(|p| p.expose()));
     }
-    let resp = req.send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| capstan_repo::git::url::redact_url(&format!("GET {url}: {e}")))?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(format!("GET {url}: HTTP {status}"));
+        return Err(format!("GET {shown}: HTTP {status}"));
     }
-    let text = resp.text().await.map_err(|e| format!("GET {url}: {e}"))?;
-    if !text.contains("entries") {
+    // an index may be huge (or endless): only its beginning is read, which names `entries`
+    let mut head: Vec<u8> = Vec::new();
+    while head.len() < INDEX_PREFIX {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => {
+                return Err(capstan_repo::git::url::redact_url(&format!(
+                    "GET {url}: {e}"
+                )));
+            }
+        }
+    }
+    if !String::from_utf8_lossy(&head).contains("entries") {
         return Err(format!(
-            "GET {url}: not a Helm repository index (no entries)"
+            "GET {shown}: not a Helm repository index (no entries)"
         ));
     }
     Ok(None)
