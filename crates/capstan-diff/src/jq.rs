@@ -38,16 +38,8 @@ const UNBOUNDED: [&str; 11] = [
     "env",
 ];
 
-/// Evaluations abandoned at the time limit that still run (a thread cannot be stopped).
-static RUNAWAY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Most abandoned evaluations tolerated before new ones are refused (each holds a CPU).
-const MAX_RUNAWAY: usize = 2;
-
-/// States of one evaluation, shared by the caller and the thread.
-const RUNNING: u8 = 0;
-const DONE: u8 = 1;
-const ABANDONED: u8 = 2;
+/// jq evaluations; at most two abandoned at the time limit may still run (each holds a CPU).
+static EVALUATIONS: capstan_timebox::Timebox = capstan_timebox::Timebox::new(2);
 
 /// Expressions that timed out: refused from then on.
 static TIMED_OUT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
@@ -239,85 +231,35 @@ impl JqDelete {
         {
             return Err(timed_out());
         }
-        use std::sync::atomic::Ordering::SeqCst;
-        if RUNAWAY.load(SeqCst) >= MAX_RUNAWAY {
-            return Err(runtime(
-                "too many earlier jq evaluations are still running past their time limit".into(),
-            ));
-        }
         let input = Val::deserialize(&*obj).map_err(|e| runtime(e.to_string()))?;
         let filter = self.filter.clone();
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
-        let thread_state = state.clone();
-        let spawned = std::thread::Builder::new()
-            .name("jq".into())
-            .spawn(move || {
-                let _finished = Finished(thread_state);
-                let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
-                let mut outputs = filter.id.run((ctx, input)).map(unwrap_valr);
-                let result = match outputs.next() {
-                    Some(Ok(out)) => val_to_json(&out).map(Some),
-                    Some(Err(e)) => Err(e.to_string()),
-                    None => Ok(None),
-                };
-                let _ = tx.send(result);
-            });
-        if let Err(e) = spawned {
-            return Err(runtime(format!("cannot start the evaluation: {e}")));
-        }
-        match rx.recv_timeout(JQ_TIMEOUT) {
+        let evaluated = EVALUATIONS.run("jq", None, JQ_TIMEOUT, move || {
+            let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
+            let mut outputs = filter.id.run((ctx, input)).map(unwrap_valr);
+            match outputs.next() {
+                Some(Ok(out)) => val_to_json(&out).map(Some),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Ok(None),
+            }
+        });
+        match evaluated {
             Ok(Ok(Some(out))) => {
                 *obj = out;
                 Ok(())
             }
             Ok(Ok(None)) => Ok(()),
             Ok(Err(message)) => Err(runtime(message)),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                // counted before it is marked, so that the thread's decrement always follows
-                RUNAWAY.fetch_add(1, SeqCst);
-                if state
-                    .compare_exchange(RUNNING, ABANDONED, SeqCst, SeqCst)
-                    .is_err()
-                {
-                    // it finished just now (its result was sent before it was marked)
-                    RUNAWAY.fetch_sub(1, SeqCst);
-                    return match rx.try_recv() {
-                        Ok(Ok(Some(out))) => {
-                            *obj = out;
-                            Ok(())
-                        }
-                        Ok(Ok(None)) => Ok(()),
-                        Ok(Err(message)) => Err(runtime(message)),
-                        Err(_) => Err(runtime("the evaluation stopped without a result".into())),
-                    };
-                }
+            Err(capstan_timebox::TimeboxError::TimedOut(_)) => {
                 TIMED_OUT
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(self.expression.clone());
                 Err(timed_out())
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                Err(runtime("the evaluation stopped without a result".into()))
-            }
-        }
-    }
-}
-
-/// Marks an evaluation finished when its thread ends (also by a panic); an abandoned one is
-/// uncounted.
-struct Finished(std::sync::Arc<std::sync::atomic::AtomicU8>);
-
-impl Drop for Finished {
-    fn drop(&mut self) {
-        use std::sync::atomic::Ordering::SeqCst;
-        if self
-            .0
-            .compare_exchange(RUNNING, DONE, SeqCst, SeqCst)
-            .is_err()
-        {
-            RUNAWAY.fetch_sub(1, SeqCst);
+            Err(capstan_timebox::TimeboxError::Busy) => Err(runtime(
+                "too many earlier jq evaluations are still running past their time limit".into(),
+            )),
+            Err(e) => Err(runtime(e.to_string())),
         }
     }
 }

@@ -218,33 +218,8 @@ fn clean_message(debug: &str) -> String {
     }
 }
 
-/// Jsonnet evaluations that passed their time limit and still run (they cannot be interrupted).
-static RUNAWAY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Most runaway evaluations tolerated before new ones are refused (each holds a CPU).
-const MAX_RUNAWAY: usize = 2;
-
-/// States of one evaluation, shared by the caller and the thread.
-const RUNNING: u8 = 0;
-const DONE: u8 = 1;
-const ABANDONED: u8 = 2;
-
-/// Marks an evaluation finished when its thread ends (also by a panic); an abandoned one is
-/// uncounted.
-struct Finished(std::sync::Arc<std::sync::atomic::AtomicU8>);
-
-impl Drop for Finished {
-    fn drop(&mut self) {
-        use std::sync::atomic::Ordering::SeqCst;
-        if self
-            .0
-            .compare_exchange(RUNNING, DONE, SeqCst, SeqCst)
-            .is_err()
-        {
-            RUNAWAY.fetch_sub(1, SeqCst);
-        }
-    }
-}
+/// Jsonnet evaluations; at most two abandoned at the time limit may still run (each holds a CPU).
+static EVALUATIONS: capstan_timebox::Timebox = capstan_timebox::Timebox::new(2);
 
 /// Everything one evaluation needs, owned (it runs on its own thread).
 struct Job {
@@ -279,53 +254,31 @@ pub fn render_file(
     };
     let timeout = input.tools.timeout;
     let place = input.place.clone();
-    if RUNAWAY.load(std::sync::atomic::Ordering::Relaxed) >= MAX_RUNAWAY {
-        return Err(place.manifest(
+    // rsjsonnet recurses on the native stack (its own depth limit is 500 calls)
+    let evaluated = EVALUATIONS.run("jsonnet", Some(64 * 1024 * 1024), timeout, move || {
+        evaluate(&job)
+    });
+    match evaluated {
+        Ok(result) => result,
+        Err(capstan_timebox::TimeboxError::TimedOut(_)) => Err(place.manifest(
+            rel,
+            0,
+            0,
+            format!(
+                "jsonnet: evaluation timed out after {} s",
+                timeout.as_secs()
+            ),
+        )),
+        Err(capstan_timebox::TimeboxError::Busy) => Err(place.manifest(
             rel,
             0,
             0,
             "jsonnet: too many earlier evaluations are still running past their time limit; try again later",
-        ));
-    }
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let state = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
-    let thread_state = state.clone();
-    std::thread::Builder::new()
-        .name("jsonnet".into())
-        // rsjsonnet recurses on the native stack (its own depth limit is 500 calls)
-        .stack_size(64 * 1024 * 1024)
-        .spawn(move || {
-            let _finished = Finished(thread_state);
-            let result = evaluate(&job);
-            let _ = tx.send(result);
-        })
-        .map_err(|e| RenderError::io("starting a jsonnet evaluation", e))?;
-    match rx.recv_timeout(timeout) {
-        Ok(result) => result,
-        Err(_) => {
-            use std::sync::atomic::Ordering::SeqCst;
-            // counted before it is marked, so that the thread's decrement always follows
-            RUNAWAY.fetch_add(1, SeqCst);
-            if state
-                .compare_exchange(RUNNING, ABANDONED, SeqCst, SeqCst)
-                .is_err()
-            {
-                // it finished just now
-                RUNAWAY.fetch_sub(1, SeqCst);
-                if let Ok(result) = rx.try_recv() {
-                    return result;
-                }
-            }
-            Err(place.manifest(
-                rel,
-                0,
-                0,
-                format!(
-                    "jsonnet: evaluation timed out after {} s",
-                    timeout.as_secs()
-                ),
-            ))
+        )),
+        Err(capstan_timebox::TimeboxError::Spawn(e)) => {
+            Err(RenderError::io("starting a jsonnet evaluation", e))
         }
+        Err(e) => Err(place.manifest(rel, 0, 0, format!("jsonnet: {e}"))),
     }
 }
 
