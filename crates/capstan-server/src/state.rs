@@ -88,6 +88,9 @@ pub struct Inner {
     /// Resource types.
     pub types: Types,
     settings: RwLock<Arc<Settings>>,
+    /// Held for a whole reload (read, then store), so that a reload that read older objects can
+    /// never store them over a newer one (the ConfigMap and Secret watches reload concurrently).
+    reloading: tokio::sync::Mutex<()>,
     /// Login limiter.
     pub limiter: LoginLimiter,
     /// Prometheus counters.
@@ -152,6 +155,7 @@ impl AppState {
             config,
             types,
             settings: RwLock::new(Arc::new(settings)),
+            reloading: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             generator,
             shutdown,
@@ -174,6 +178,7 @@ impl AppState {
 
     /// Re-reads the settings; an invalid policy keeps the previous one (and is logged).
     pub async fn reload(&self) {
+        let _one_at_a_time = self.reloading.lock().await;
         match load(&self.client, &self.types, &self.config.namespace).await {
             Ok(settings) => {
                 *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);

@@ -529,7 +529,13 @@ async fn oidc_tokens_and_login_flow_are_verified() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 303);
+        if r.status() != 303 {
+            let status = r.status();
+            panic!(
+                "/auth/login answered {status}: {}",
+                r.text().await.unwrap_or_default()
+            );
+        }
         let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
         let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
         let q: std::collections::HashMap<String, String> =
