@@ -683,3 +683,35 @@ async fn parameter_forms_project_edits_repository_test_and_graph() {
     assert_eq!(status, 404);
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_page_shows_the_controllers_cache_statistics() {
+    let h = start().await;
+    let password = h.initial_password().await;
+    let cookie = form_login(&h, "admin", &password).await;
+    // what the controller that owns in-cluster publishes (crates/capstan-controller/src/info.rs)
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    h.cluster
+        .apply(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "capstan-cluster-info-test", "namespace": "argocd",
+                         "labels": {"capstan.dev/cluster-info": "true"}},
+            "data": {"server": "https://kubernetes.default.svc", "replica": "r1", "updatedAt": now,
+                     "info": json!({
+                         "connectionState": {"status": "Successful", "message": "", "attemptedAt": now},
+                         "serverVersion": "1.32",
+                         "cacheInfo": {"resourcesCount": 1287, "apisCount": 41, "lastCacheSyncTime": now},
+                         "applicationsCount": 3}).to_string()}}))
+        .await;
+    let (s, body) = page(&h, &cookie, "/settings/clusters").await;
+    assert_eq!(s, 200);
+    for text in [
+        "<td>in-cluster</td>".to_string(),
+        "<td>41</td>".to_string(),
+        "<td>1287</td>".to_string(),
+        "<td>3</td>".to_string(),
+        format!("<td>{now}</td>"),
+    ] {
+        assert!(body.contains(&text), "{text} missing in {body}");
+    }
+    h.shutdown().await;
+}

@@ -107,6 +107,14 @@ pub struct ClusterRow {
     pub message: String,
     /// Server version.
     pub version: String,
+    /// Applications deployed there (from the controller's published cache statistics).
+    pub applications: String,
+    /// API resource kinds the controller's cache watches.
+    pub apis: String,
+    /// Objects in the controller's cache.
+    pub resources: String,
+    /// When the controller's cache last synced.
+    pub last_sync: String,
 }
 
 /// The clusters page.
@@ -117,10 +125,16 @@ pub fn clusters(user: &str, rows: &[ClusterRow]) -> String {
             (crumbs("Clusters"))
             h1 { "Clusters" }
             table {
-                thead { tr { th { "Name" } th { "Server" } th { "Version" } th { "Connection" } th { "Message" } } }
+                thead { tr {
+                    th { "Name" } th { "Server" } th { "Version" } th { "Connection" } th { "Message" }
+                    th { "Apps" } th { "APIs" } th { "Resources" } th { "Last cache sync" }
+                } }
                 tbody {
                     @for c in rows {
-                        tr { td { (c.name) } td { (c.server) } td { (c.version) } td { (c.status) } td { (c.message) } }
+                        tr {
+                            td { (c.name) } td { (c.server) } td { (c.version) } td { (c.status) } td { (c.message) }
+                            td { (c.applications) } td { (c.apis) } td { (c.resources) } td { (c.last_sync) }
+                        }
                     }
                 }
             }
@@ -224,6 +238,32 @@ pub fn user_info(user: &str, groups: &[String], issuer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clusters_page_shows_cache_statistics() {
+        let html = clusters(
+            "admin",
+            &[ClusterRow {
+                name: "in-cluster".into(),
+                server: "https://kubernetes.default.svc".into(),
+                status: "Successful".into(),
+                message: String::new(),
+                version: "1.32".into(),
+                applications: "3".into(),
+                apis: "41".into(),
+                resources: "1287".into(),
+                last_sync: "2026-11-26T23:00:00Z".into(),
+            }],
+        );
+        for text in [
+            "<th>Resources</th>",
+            "<td>41</td>",
+            "<td>1287</td>",
+            "<td>2026-11-26T23:00:00Z</td>",
+        ] {
+            assert!(html.contains(text), "{text} missing");
+        }
+    }
 
     #[test]
     fn repositories_page_disables_what_is_denied() {

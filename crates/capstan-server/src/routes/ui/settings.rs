@@ -51,6 +51,14 @@ pub(super) async fn repositories_page(
     ))
 }
 
+/// A count from the cluster's `info`, empty when the controller has published none.
+fn number(c: &serde_json::Value, pointer: &str) -> String {
+    c.pointer(pointer)
+        .and_then(serde_json::Value::as_u64)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
 pub(super) async fn clusters_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let p = user(&state, &headers, "/settings/clusters".into()).await?;
     let axum::Json(v) = clusters::list(State(state.clone()), Auth(p.clone()))
@@ -73,6 +81,10 @@ pub(super) async fn clusters_page(State(state): State<AppState>, headers: Header
                     v
                 }
             },
+            applications: number(c, "/info/applicationsCount"),
+            apis: number(c, "/info/cacheInfo/apisCount"),
+            resources: number(c, "/info/cacheInfo/resourcesCount"),
+            last_sync: text(c, "/info/cacheInfo/lastCacheSyncTime"),
         })
         .collect();
     Ok(html(
