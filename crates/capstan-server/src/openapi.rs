@@ -396,6 +396,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Empty"
     ),
     ep!(
+        "post",
+        "/api/v1/repositories/{repo}/validate",
+        "RepositoryService",
+        "Test a repository's connection with the given credentials (nothing is stored)",
+        Some("Repository"),
+        "Repository"
+    ),
+    ep!(
         "get",
         "/api/v1/repocreds",
         "RepoCredsService",
@@ -451,6 +459,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/clusters/{server}",
         "ClusterService",
         "Remove a cluster",
+        None,
+        "Empty",
+        ["id.type"]
+    ),
+    ep!(
+        "post",
+        "/api/v1/clusters/{server}/rotate-auth",
+        "ClusterService",
+        "Rotate a service-account cluster's bearer token",
         None,
         "Empty",
         ["id.type"]
