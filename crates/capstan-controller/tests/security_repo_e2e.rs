@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use common::Harness;
@@ -18,35 +16,7 @@ use serde_json::{Value, json};
 const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n";
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Everything this test binary logs (a global subscriber writing to memory).
-fn logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
-    let buf = LOGS.get_or_init(|| Mutex::new(Vec::new()));
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        struct Sink;
-        impl Write for Sink {
-            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-                logs().lock().unwrap().extend_from_slice(data);
-                Ok(data.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(|| Sink)
-            .with_ansi(false)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-    });
-    buf
-}
-
-fn logged() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
-}
+use capstan_testkit::logs::{logged, logs};
 
 fn conditions(app: &Value) -> String {
     app.pointer("/status/conditions")

@@ -15,6 +15,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use capstan_repo::RenderError;
+use capstan_testkit::logs::{logged, logs};
 use common::*;
 use serde_json::json;
 

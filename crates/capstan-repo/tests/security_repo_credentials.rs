@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_repo::{Refresh, RenderError};
+use capstan_testkit::logs::{logged, logs};
 use common::*;
 use serde_json::json;
 

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod destinations;
+pub mod logs;
 pub mod poll;
 pub mod process;
 

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use capstan_repo::git::{CredentialSource, NoCredentials};
@@ -178,37 +177,6 @@ pub fn service_tweaked(
     tweak: impl FnOnce(&mut capstan_repo::ServiceSettings),
 ) -> RepoService {
     service_with(dir, Arc::new(NoCredentials), tweak)
-}
-
-/// Everything logged by this test binary (a global subscriber writing to memory).
-pub fn logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
-    let buf = LOGS.get_or_init(|| Mutex::new(Vec::new()));
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        #[derive(Clone)]
-        struct Sink;
-        impl Write for Sink {
-            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-                logs().lock().unwrap().extend_from_slice(data);
-                Ok(data.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(|| Sink)
-            .with_ansi(false)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-    });
-    buf
-}
-
-pub fn logged() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
 }
 
 pub fn plugins_from(file: &Path) -> Vec<ConfigManagementPlugin> {
